@@ -1,0 +1,104 @@
+/**
+ * The adapter contract: the one seam between the portable core and a runtime's sockets.
+ *
+ * It is callback-based because Bun and Node push data; a pull bridge would cost throughput and
+ * hide backpressure. Each runtime file in `adapters/` implements {@link SocketAdapter}.
+ */
+
+/**
+ * Callbacks for one socket. The core returns them from {@link OnSocket} when the socket opens, so
+ * the adapter can route each socket's events without a lookup.
+ */
+export interface SocketHandlers {
+  /**
+   * Bytes arrived. The adapter hands over ownership: it never reuses or mutates `chunk` afterwards,
+   * so the core may keep zero-copy views of it.
+   */
+  data(chunk: Uint8Array): void;
+  /** Bytes the adapter refused earlier (a short `write`) may now be written. */
+  drain(): void;
+  /** The peer finished sending (TCP FIN). The write side stays open until `end()` or `destroy()`. */
+  end(): void;
+  /** The socket is gone. Called exactly once; `error` is set when it closed because of a failure. */
+  close(error?: Error): void;
+}
+
+/** Called once per socket, when it is connected and writable, before any other callback. */
+export type OnSocket = (socket: RawSocket) => SocketHandlers;
+
+/** One runtime socket, seen through the contract. */
+export interface RawSocket {
+  /**
+   * Writes as much of `bytes` as the runtime accepts now, without blocking.
+   * @returns bytes accepted (0..length), or -1 when the socket is closed. The caller keeps the
+   * rest and retries after `drain`; the adapter never loses or reorders bytes it accepted.
+   */
+  write(bytes: Uint8Array): number;
+  /** Half-closes: sends FIN after everything accepted so far. Reading continues until the peer closes. */
+  end(): void;
+  /** Closes at once; unsent bytes are discarded. `close` follows. */
+  destroy(error?: Error): void;
+  /** Stops `data` callbacks until `resume()` (backpressure from a slow consumer). */
+  pause(): void;
+  resume(): void;
+  setNoDelay(on: boolean): void;
+  setKeepAlive(on: boolean, initialDelayMs?: number): void;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+}
+
+/** What an adapter can do; an option outside these throws `FW_UNSUPPORTED` instead of being ignored. */
+export interface AdapterCapabilities {
+  readonly tls: boolean;
+  readonly unixSockets: boolean;
+  readonly ipv6: boolean;
+  readonly reusePort: boolean;
+  /**
+   * True when `write` may keep a reference to the bytes it accepted until they reach the kernel
+   * (Node, Deno). The core then never reuses a buffer it has written; when false (Bun) it does.
+   */
+  readonly retainsWrites: boolean;
+}
+
+/** Where to listen: a TCP host/port or a Unix domain socket path. */
+export interface ListenOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Unix domain socket path; when set, `host` and `port` are ignored. */
+  readonly path?: string;
+  readonly reusePort?: boolean;
+  readonly backlog?: number;
+}
+
+export interface ConnectOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly path?: string;
+  /** Aborting closes a pending connect; the adapter then rejects and never calls `open`. */
+  readonly signal?: AbortSignal;
+}
+
+/** A bound listening socket. */
+export interface Listener {
+  /** The bound port (the real one when 0 was asked for); 0 for Unix sockets. */
+  readonly port: number;
+  readonly host: string;
+  readonly path?: string;
+  /** Stops accepting. Accepted sockets stay open. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A runtime's sockets behind one interface. */
+export interface SocketAdapter {
+  readonly name: "bun" | "node" | "deno" | "native";
+  readonly capabilities: AdapterCapabilities;
+  /** Binds and starts accepting; `onSocket` runs for every accepted socket. */
+  listen(options: ListenOptions, onSocket: OnSocket): Promise<Listener>;
+  /**
+   * Connects. `onSocket` runs once connected, before the promise resolves; rejects with a
+   * `SocketError` when the connection fails or `signal` aborts it.
+   */
+  connect(options: ConnectOptions, onSocket: OnSocket): Promise<void>;
+}

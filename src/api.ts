@@ -1,0 +1,51 @@
+import type { SocketAdapter } from "./adapter.ts";
+import { Client, type ClientOptions } from "./client.ts";
+import type { Codec } from "./codec/index.ts";
+import { Server, type ServerOptions } from "./server.ts";
+
+type WithoutCodec<O> = Omit<O, "codec">;
+
+/** `listen()` bound to one adapter; the codec option decides the message type. */
+export interface ListenFunction {
+  /** Messages are `Uint8Array` (the default codec). */
+  (options?: WithoutCodec<ServerOptions> & { codec?: "buffer" }): Promise<Server<Uint8Array>>;
+  (options: WithoutCodec<ServerOptions> & { codec: "text" }): Promise<Server<string>>;
+  /** JSON or CBOR: name the message type, e.g. `listen<Msg>({ codec: "json" })`. */
+  <T = unknown>(options: WithoutCodec<ServerOptions<T>> & { codec: "json" | "cbor" }): Promise<Server<T>>;
+  <T>(options: WithoutCodec<ServerOptions<T>> & { codec: Codec<T> }): Promise<Server<T>>;
+}
+
+/** `connect()` bound to one adapter; the codec option decides the message type. */
+export interface ConnectFunction {
+  (options: WithoutCodec<ClientOptions> & { codec?: "buffer" }): Promise<Client<Uint8Array>>;
+  (options: WithoutCodec<ClientOptions> & { codec: "text" }): Promise<Client<string>>;
+  <T = unknown>(options: WithoutCodec<ClientOptions<T>> & { codec: "json" | "cbor" }): Promise<Client<T>>;
+  <T>(options: WithoutCodec<ClientOptions<T>> & { codec: Codec<T> }): Promise<Client<T>>;
+}
+
+export interface Transport {
+  readonly adapter: SocketAdapter;
+  /**
+   * Starts a server.
+   * @example
+   * const server = await listen({ port: 0, codec: "json" });
+   * server.on("connection", (conn) => conn.on("message", (msg) => conn.send({ echo: msg })));
+   */
+  readonly listen: ListenFunction;
+  /**
+   * Connects a client; resolves after the handshake (framewire) or once connected (raw).
+   * @example
+   * const client = await connect({ port: server.port, codec: "json" });
+   * client.send({ hello: "world" });
+   */
+  readonly connect: ConnectFunction;
+}
+
+/** Binds `listen` and `connect` to an adapter. Each runtime entry point does this once. */
+export function createTransport(adapter: SocketAdapter): Transport {
+  return {
+    adapter,
+    listen: ((options: ServerOptions<unknown> = {}) => Server.start(adapter, options)) as ListenFunction,
+    connect: ((options: ClientOptions<unknown>) => Client.open(adapter, options)) as ConnectFunction,
+  };
+}

@@ -1,0 +1,31 @@
+import { Decoder, Encoder } from "cbor-x";
+import { CodecError } from "../errors.ts";
+import type { Codec } from "./codec.ts";
+
+/**
+ * CBOR (RFC 8949) through cbor-x. Records and shared structures are off so any CBOR peer can read
+ * what we send. Each codec has its own encoder, so connections share no state.
+ */
+export function cborCodec<T = unknown>(): Codec<T> {
+  const options = { useRecords: false, mapsAsObjects: true, tagUint8Array: false } as const;
+  const encoder = new Encoder(options);
+  const decoder = new Decoder(options);
+  return {
+    name: "cbor",
+    encode(value: T): Uint8Array {
+      try {
+        return encoder.encode(value);
+      } catch (error) {
+        throw new CodecError("value cannot be encoded as CBOR", { cause: error });
+      }
+    },
+    decode(bytes: Uint8Array): T {
+      if (bytes.length === 0) throw new CodecError("empty payload is not CBOR");
+      try {
+        return decoder.decode(bytes) as T;
+      } catch (error) {
+        throw new CodecError("payload is not valid CBOR", { cause: error });
+      }
+    },
+  };
+}

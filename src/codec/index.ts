@@ -1,0 +1,36 @@
+import { InvalidOptionError } from "../errors.ts";
+import { bufferCodec } from "./buffer.ts";
+import { cborCodec } from "./cbor.ts";
+import type { Codec } from "./codec.ts";
+import { jsonCodec } from "./json.ts";
+import { textCodec } from "./text.ts";
+
+export type { Codec } from "./codec.ts";
+export { bufferCodec } from "./buffer.ts";
+export { cborCodec } from "./cbor.ts";
+export { jsonCodec } from "./json.ts";
+export { textCodec } from "./text.ts";
+
+/** Built-in codec names. */
+export type CodecName = "buffer" | "text" | "json" | "cbor";
+
+/** The message type a codec option produces. */
+export type MessageOf<C> = C extends Codec<infer T>
+  ? T
+  : C extends "text"
+    ? string
+    : C extends "json" | "cbor"
+      ? unknown
+      : Uint8Array;
+
+/** Resolves a codec option to a codec. */
+export function resolveCodec<T>(option: CodecName | Codec<T> | undefined): Codec<T> {
+  if (option === undefined || option === "buffer") return bufferCodec as unknown as Codec<T>;
+  if (option === "text") return textCodec as unknown as Codec<T>;
+  if (option === "json") return jsonCodec<T>();
+  if (option === "cbor") return cborCodec<T>();
+  if (typeof option === "object" && typeof option.encode === "function" && typeof option.decode === "function") {
+    return option;
+  }
+  throw new InvalidOptionError(`codec must be "buffer", "text", "json", "cbor" or { encode, decode }`);
+}

@@ -1,0 +1,165 @@
+import type { RawSocket } from "../adapter.ts";
+import { QueueFullError } from "../errors.ts";
+
+/** What `send()` does when the outbound queue would pass `maxBufferedBytes`. */
+export type OverflowPolicy = "error" | "drop-newest" | "drop-oldest";
+
+export interface OutboundQueueOptions {
+  maxBufferedBytes: number;
+  overflow: OverflowPolicy;
+  /** False when the adapter may keep references to written bytes: never reuse a written buffer then. */
+  reuseBuffers: boolean;
+}
+
+const INITIAL_BATCH = 16 * 1024;
+/** A batch buffer larger than this is not kept for reuse, so one huge message does not pin memory. */
+const MAX_KEPT_BATCH = 4 * 1024 * 1024;
+
+/**
+ * The per-connection outbound byte queue.
+ *
+ * Frames are encoded straight into one batch buffer, so everything sent in a tick leaves in one
+ * `write`. Bytes the socket did not accept stay "in flight" (at most one chunk) and are retried on
+ * drain; new frames keep collecting in the batch meanwhile, where `drop-oldest` can still evict them.
+ */
+export class OutboundQueue {
+  readonly #options: OutboundQueueOptions;
+  #batch: Uint8Array = new Uint8Array(0);
+  #batchLength = 0;
+  /** End offsets of the frames in the batch, kept only for `drop-oldest`. */
+  readonly #frameEnds: number[] = [];
+  #inflight: Uint8Array | null = null;
+  #inflightBuffer: Uint8Array | null = null;
+  #spare: Uint8Array | null = null;
+  /** Frames and bytes evicted by the last `reserve` (drop-oldest). */
+  evictedFrames = 0;
+  evictedBytes = 0;
+  /** Bytes the socket accepted, in total. */
+  bytesWritten = 0;
+
+  constructor(options: OutboundQueueOptions) {
+    this.#options = options;
+  }
+
+  /** Bytes queued and not yet accepted by the socket. */
+  get bufferedAmount(): number {
+    return this.#batchLength + (this.#inflight === null ? 0 : this.#inflight.length);
+  }
+
+  /** The buffer `reserve` returned an offset into. */
+  get buffer(): Uint8Array {
+    return this.#batch;
+  }
+
+  /**
+   * Makes room for a frame of `size` bytes and returns the offset to encode it at, then call
+   * `commit`. Returns -1 when the overflow policy dropped this frame. With `force` the bound is
+   * not applied (small control frames must not be lost).
+   * @throws QueueFullError with policy `"error"` when the frame does not fit.
+   */
+  reserve(size: number, force = false): number {
+    this.evictedFrames = 0;
+    this.evictedBytes = 0;
+    const limit = this.#options.maxBufferedBytes;
+    if (!force && this.bufferedAmount + size > limit) {
+      const policy = this.#options.overflow;
+      if (policy === "error") throw new QueueFullError(this.bufferedAmount, limit);
+      if (policy === "drop-newest" || !this.#evictFor(size)) return -1;
+    }
+    const need = this.#batchLength + size;
+    if (need > this.#batch.length) this.#grow(need);
+    return this.#batchLength;
+  }
+
+  /** Marks `buffer[..end)` as queued: `end` is what the encoder returned. */
+  commit(end: number): void {
+    this.#batchLength = end;
+    if (this.#options.overflow === "drop-oldest") this.#frameEnds.push(end);
+  }
+
+  /**
+   * Writes as much as the socket accepts now.
+   * @returns false when the socket is closed.
+   */
+  flush(socket: RawSocket): boolean {
+    if (this.#inflight !== null) {
+      const inflight = this.#inflight;
+      const n = socket.write(inflight);
+      if (n < 0) return false;
+      this.bytesWritten += n;
+      if (n < inflight.length) {
+        this.#inflight = inflight.subarray(n);
+        return true;
+      }
+      this.#inflight = null;
+      if (this.#options.reuseBuffers && this.#inflightBuffer !== null && this.#inflightBuffer.length <= MAX_KEPT_BATCH) {
+        this.#spare = this.#inflightBuffer;
+      }
+      this.#inflightBuffer = null;
+    }
+    const length = this.#batchLength;
+    if (length === 0) return true;
+    const batch = this.#batch;
+    const n = socket.write(batch.subarray(0, length));
+    if (n < 0) return false;
+    this.bytesWritten += n;
+    this.#batchLength = 0;
+    this.#frameEnds.length = 0;
+    if (n < length) {
+      // The rest stays with this buffer; collect new frames in another one.
+      this.#inflight = batch.subarray(n, length);
+      this.#inflightBuffer = batch;
+      this.#batch = this.#takeSpare();
+    } else if (!this.#options.reuseBuffers || batch.length > MAX_KEPT_BATCH) {
+      this.#batch = this.#takeSpare();
+    }
+    return true;
+  }
+
+  /** Drops everything queued (the connection is gone). */
+  clear(): void {
+    this.#batch = new Uint8Array(0);
+    this.#batchLength = 0;
+    this.#frameEnds.length = 0;
+    this.#inflight = null;
+    this.#inflightBuffer = null;
+    this.#spare = null;
+  }
+
+  #takeSpare(): Uint8Array {
+    const spare = this.#spare;
+    this.#spare = null;
+    return spare ?? new Uint8Array(0);
+  }
+
+  #grow(need: number): void {
+    const grown = new Uint8Array(Math.max(need, this.#batch.length * 2, INITIAL_BATCH));
+    if (this.#batchLength > 0) grown.set(this.#batch.subarray(0, this.#batchLength), 0);
+    this.#batch = grown;
+  }
+
+  /**
+   * Evicts the oldest whole frames of the batch until `size` more bytes fit. A queued PING or PONG
+   * can be among them (harmless: liveness counts any frame); HELLO, WELCOME and GOAWAY cannot,
+   * because no data frame is accepted before the first two or after the last.
+   */
+  #evictFor(size: number): boolean {
+    const ends = this.#frameEnds;
+    const inflight = this.#inflight === null ? 0 : this.#inflight.length;
+    const room = this.#options.maxBufferedBytes - inflight - size;
+    if (room < 0) return false;
+    let cut = 0;
+    let k = 0;
+    while (this.#batchLength - cut > room && k < ends.length) cut = ends[k++] as number;
+    if (this.#batchLength - cut > room) return false;
+    if (cut > 0) {
+      this.#batch.copyWithin(0, cut, this.#batchLength);
+      this.#batchLength -= cut;
+      ends.splice(0, k);
+      for (let i = 0; i < ends.length; i++) ends[i] = (ends[i] as number) - cut;
+      this.evictedFrames = k;
+      this.evictedBytes = cut;
+    }
+    return true;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * framewire's portable core: everything except the runtime adapters. Runtime entry points
+ * (`framewire`, `framewire/bun`, …) re-export this with `listen`/`connect` bound to an adapter.
+ */
+export type {
+  AdapterCapabilities,
+  ConnectOptions,
+  Listener,
+  ListenOptions,
+  OnSocket,
+  RawSocket,
+  SocketAdapter,
+  SocketHandlers,
+} from "./adapter.ts";
+export { type ConnectFunction, createTransport, type ListenFunction, type Transport } from "./api.ts";
+export { Client, type ClientOptions } from "./client.ts";
+export {
+  bufferCodec,
+  cborCodec,
+  type Codec,
+  type CodecName,
+  jsonCodec,
+  type MessageOf,
+  resolveCodec,
+  textCodec,
+} from "./codec/index.ts";
+export {
+  type CloseInfo,
+  CloseCode,
+  Connection,
+  type ConnectionEvents,
+  type ConnectionStats,
+  type SendStatus,
+} from "./connection.ts";
+export { TypedEmitter } from "./emitter.ts";
+export * from "./errors.ts";
+export type { OverflowPolicy } from "./flow/outbound-queue.ts";
+export {
+  createFramer,
+  DelimiterFramer,
+  type DelimiterOptions,
+  type FrameDecoder,
+  type FrameSink,
+  type Framer,
+  type FramingOptions,
+  LengthPrefixedFramer,
+  type LengthPrefixedOptions,
+  PassthroughFramer,
+} from "./framing/index.ts";
+export type { ConnectionOptions } from "./options.ts";
+export { FrameType, PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN } from "./protocol/wire.ts";
+export {
+  type BroadcastResult,
+  type HandshakeInfo,
+  type HandshakeVerdict,
+  Server,
+  type ServerEvents,
+  type ServerOptions,
+  type ServerStats,
+} from "./server.ts";

@@ -1,0 +1,338 @@
+import type { Listener, RawSocket, SocketAdapter } from "./adapter.ts";
+import { type Codec, resolveCodec } from "./codec/index.ts";
+import { type CloseInfo, Connection, type ConnectionStats, type SendStatus, type ServerHandshake } from "./connection.ts";
+import { TypedEmitter } from "./emitter.ts";
+import {
+  ErrorCode,
+  type FramewireError,
+  HandlerError,
+  InvalidOptionError,
+  QueueFullError,
+  UnsupportedError,
+} from "./errors.ts";
+import { type ConnectionOptions, count, type ResolvedConnectionOptions, resolveConnectionOptions } from "./options.ts";
+import type { Hello, Reason } from "./protocol/wire.ts";
+
+/** What `verifyHandshake` sees of a client's HELLO. */
+export interface HandshakeInfo {
+  version: number;
+  /** The client's `app` string, if it sent one. */
+  app: string | undefined;
+  tags: Readonly<Record<string, string>>;
+  remoteAddress: string;
+  remotePort: number;
+}
+
+/**
+ * `verifyHandshake`'s answer: `true`/`undefined` accepts; `false` rejects with
+ * `FW_HANDSHAKE_REJECTED`; `{ code, reason }` rejects with your own code, which the client
+ * receives on its `HandshakeRejectedError` as `reasonCode`.
+ */
+export type HandshakeVerdict = boolean | undefined | void | { code: string; reason?: string };
+
+export interface ServerOptions<T = unknown> extends ConnectionOptions<T> {
+  /**
+   * Interface to bind. `"::"` or `"0.0.0.0"` for all.
+   * @default "127.0.0.1"
+   */
+  host?: string;
+  /**
+   * Port to bind; 0 picks a free one (read it back from `server.port`).
+   * @default 0
+   */
+  port?: number;
+  /** Listen on a Unix domain socket at this path instead of TCP. */
+  path?: string;
+  /** Let several processes bind the same port (SO_REUSEPORT); throws `FW_UNSUPPORTED` where the adapter cannot. */
+  reusePort?: boolean;
+  /**
+   * Connections beyond this many are refused (framewire: REJECT with `FW_SERVER_FULL`).
+   * @default 10000
+   */
+  maxConnections?: number;
+  /** framewire only: decides whether a client's HELLO is accepted. May be async. */
+  verifyHandshake?: (info: HandshakeInfo) => HandshakeVerdict | Promise<HandshakeVerdict>;
+  /**
+   * `close()`'s default grace: how long connections get to drain after GOAWAY before they are destroyed.
+   * @default 5000
+   */
+  shutdownTimeoutMs?: number;
+}
+
+export interface ServerStats extends Omit<ConnectionStats, "rttMs" | "srttMs" | "inboundQueued"> {
+  /** Open connections now (handshake done). */
+  connections: number;
+  /** Sockets accepted since listen, including those whose handshake failed. */
+  accepted: number;
+  /** Sockets refused: handshake rejected or failed, or over `maxConnections`. */
+  rejected: number;
+}
+
+/** Per-connection outcome counts of {@link Server.broadcast}. */
+export interface BroadcastResult {
+  queued: number;
+  backpressure: number;
+  dropped: number;
+  /** Connections whose queue was full under overflow `"error"`. */
+  full: number;
+  closed: number;
+}
+
+export type ServerEvents<T> = {
+  /** A connection completed its handshake (at once in raw mode). A throwing listener closes it. */
+  connection: (connection: Connection<T>) => void;
+  /** An accepted socket never became a connection (handshake rejected, failed, or server full). */
+  reject: (error: FramewireError, remote: { address: string; port: number }) => void;
+  /** An error on one of the connections (the connection emits it too, then closes). */
+  error: (error: FramewireError, connection: Connection<T>) => void;
+  /** The server has stopped and every connection is closed. */
+  close: () => void;
+};
+
+type Totals = { framesIn: number; framesOut: number; bytesIn: number; bytesOut: number; drops: number };
+
+/** A listening framewire server. Create it with `listen()`. */
+export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
+  readonly adapter: SocketAdapter;
+  readonly #listener: Listener;
+  readonly #options: ResolvedConnectionOptions;
+  readonly #codecOption: ServerOptions<T>["codec"];
+  readonly #codec: Codec<T>;
+  readonly #maxConnections: number;
+  readonly #shutdownTimeoutMs: number;
+  readonly #handshake: ServerHandshake;
+  /** Every accepted socket's connection, handshaking or open. */
+  readonly #all = new Set<Connection<T>>();
+  readonly #open = new Map<number, Connection<T>>();
+  #nextId = 1;
+  #accepted = 0;
+  #rejected = 0;
+  readonly #closedTotals: Totals = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, drops: 0 };
+  #closing: Promise<void> | undefined;
+
+  /** @internal Use `listen()`. */
+  static async start<T>(adapter: SocketAdapter, options: ServerOptions<T>): Promise<Server<T>> {
+    const resolved = resolveConnectionOptions(options);
+    if (options.reusePort && !adapter.capabilities.reusePort) {
+      throw new UnsupportedError(`reusePort is not supported by the ${adapter.name} adapter here`);
+    }
+    if (options.path !== undefined && !adapter.capabilities.unixSockets) {
+      throw new UnsupportedError(`Unix domain sockets are not supported by the ${adapter.name} adapter`);
+    }
+    let server: Server<T> | undefined;
+    const listener = await adapter.listen(
+      {
+        host: options.host ?? "127.0.0.1",
+        port: count("port", options.port, 0),
+        ...(options.path !== undefined ? { path: options.path } : {}),
+        ...(options.reusePort ? { reusePort: true } : {}),
+      },
+      (socket) => (server as Server<T>).#accept(socket),
+    );
+    server = new Server<T>(adapter, listener, resolved, options);
+    return server;
+  }
+
+  private constructor(adapter: SocketAdapter, listener: Listener, options: ResolvedConnectionOptions, raw: ServerOptions<T>) {
+    super();
+    this.adapter = adapter;
+    this.#listener = listener;
+    this.#options = options;
+    this.#codecOption = raw.codec;
+    this.#codec = resolveCodec(raw.codec);
+    this.#maxConnections = count("maxConnections", raw.maxConnections, 10_000);
+    this.#shutdownTimeoutMs = count("shutdownTimeoutMs", raw.shutdownTimeoutMs, 5_000);
+    if (raw.port !== undefined && raw.port > 65535) throw new InvalidOptionError(`port must be at most 65535`);
+    const verify = raw.verifyHandshake;
+    this.#handshake = {
+      heartbeatMs: options.heartbeatIntervalMs,
+      tags: options.tags,
+      accept: (hello, connection) => this.#verify(verify, hello, connection),
+    };
+  }
+
+  /** The bound port (useful with `port: 0`); 0 for a Unix socket. */
+  get port(): number {
+    return this.#listener.port;
+  }
+
+  get host(): string {
+    return this.#listener.host;
+  }
+
+  /** Open connections (handshake done), by id. */
+  get connections(): ReadonlyMap<number, Connection<T>> {
+    return this.#open;
+  }
+
+  get connectionCount(): number {
+    return this.#open.size;
+  }
+
+  getConnection(id: number): Connection<T> | undefined {
+    return this.#open.get(id);
+  }
+
+  /**
+   * Sends one message to every open connection (or those `filter` keeps), encoding it once.
+   * @throws CodecError when the message cannot be encoded (nothing is sent then).
+   */
+  broadcast(message: T, filter?: (connection: Connection<T>) => boolean): BroadcastResult {
+    const payload = this.#codec.encode(message);
+    const result: BroadcastResult = { queued: 0, backpressure: 0, dropped: 0, full: 0, closed: 0 };
+    for (const connection of this.#open.values()) {
+      if (filter !== undefined && !filter(connection)) continue;
+      let status: SendStatus;
+      try {
+        status = connection.sendEncoded(payload);
+      } catch (error) {
+        if (error instanceof QueueFullError) {
+          result.full++;
+          continue;
+        }
+        throw error;
+      }
+      result[status]++;
+    }
+    return result;
+  }
+
+  /**
+   * Stops accepting, sends GOAWAY (`FW_SHUTDOWN`) to every connection, lets them drain for up to
+   * `graceMs`, then destroys what is left. Resolves when all are closed. Idempotent.
+   */
+  close(graceMs: number = this.#shutdownTimeoutMs): Promise<void> {
+    this.#closing ??= this.#shutdown(graceMs);
+    return this.#closing;
+  }
+
+  stats(): ServerStats {
+    const totals = { ...this.#closedTotals };
+    let bufferedAmount = 0;
+    for (const connection of this.#all) {
+      const s = connection.stats();
+      totals.framesIn += s.framesIn;
+      totals.framesOut += s.framesOut;
+      totals.bytesIn += s.bytesIn;
+      totals.bytesOut += s.bytesOut;
+      totals.drops += s.drops;
+      bufferedAmount += s.bufferedAmount;
+    }
+    return { ...totals, bufferedAmount, connections: this.#open.size, accepted: this.#accepted, rejected: this.#rejected };
+  }
+
+  async #shutdown(graceMs: number): Promise<void> {
+    await this.#listener.close();
+    const all = [...this.#all];
+    for (const connection of all) void connection.close(ErrorCode.SHUTDOWN, "server shutting down");
+    let timer: unknown | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([Promise.all(all.map((c) => c.closed())), grace]);
+    clearTimeout(timer);
+    for (const connection of this.#all) connection.destroy();
+    await Promise.all(all.map((c) => c.closed()));
+    try {
+      this.emit("close");
+    } catch {
+      // The server is closed either way.
+    }
+  }
+
+  #accept(socket: RawSocket) {
+    this.#accepted++;
+    const full = this.#all.size >= this.#maxConnections || this.#closing !== undefined;
+    const connection = new Connection<T>({
+      id: this.#nextId++,
+      role: "server",
+      socket,
+      adapter: this.adapter,
+      options: this.#options,
+      // One codec per connection: codecs like cbor keep encoder state.
+      codec: resolveCodec<T>(this.#codecOption),
+      serverHandshake: this.#handshake,
+    });
+    const remote = { address: socket.remoteAddress, port: socket.remotePort };
+    this.#all.add(connection);
+    connection.on("error", (error) => {
+      if (this.#open.has(connection.id)) this.#safeEmit("error", error, connection);
+    });
+    connection.on("close", (info: CloseInfo) => this.#forget(connection, info, remote));
+    if (full) {
+      connection.refuse(
+        this.#closing !== undefined
+          ? { code: ErrorCode.SHUTDOWN, reason: "server shutting down" }
+          : { code: ErrorCode.SERVER_FULL, reason: `server is at maxConnections (${this.#maxConnections})` },
+      );
+      return connection.handlers;
+    }
+    connection.ready.then(
+      () => {
+        if (connection.state !== "open") return;
+        this.#open.set(connection.id, connection);
+        try {
+          this.emit("connection", connection);
+        } catch (error) {
+          connection.fail(new HandlerError("connection listener", error));
+        }
+      },
+      () => {},
+    );
+    return connection.handlers;
+  }
+
+  #forget(connection: Connection<T>, info: CloseInfo, remote: { address: string; port: number }): void {
+    this.#all.delete(connection);
+    const wasOpen = this.#open.delete(connection.id);
+    const s = connection.stats();
+    const totals = this.#closedTotals;
+    totals.framesIn += s.framesIn;
+    totals.framesOut += s.framesOut;
+    totals.bytesIn += s.bytesIn;
+    totals.bytesOut += s.bytesOut;
+    totals.drops += s.drops;
+    if (!wasOpen && info.error !== undefined) {
+      this.#rejected++;
+      this.#safeEmit("reject", info.error, remote);
+    }
+  }
+
+  async #verify(
+    verify: ServerOptions<T>["verifyHandshake"],
+    hello: Hello,
+    connection: Connection<unknown>,
+  ): Promise<{ session: string } | Reason> {
+    if (verify !== undefined) {
+      const verdict = await verify({
+        version: connection.version,
+        app: hello.app,
+        tags: hello.tags ?? {},
+        remoteAddress: connection.remoteAddress,
+        remotePort: connection.remotePort,
+      });
+      if (verdict === false) return { code: ErrorCode.HANDSHAKE_REJECTED, reason: "rejected by verifyHandshake" };
+      if (typeof verdict === "object" && verdict !== null) {
+        if (typeof verdict.code !== "string" || verdict.code === "") {
+          return { code: ErrorCode.HANDLER, reason: "verifyHandshake returned a rejection without a code" };
+        }
+        return { code: verdict.code, reason: verdict.reason ?? "" };
+      }
+    }
+    return { session: randomSessionId() };
+  }
+
+  #safeEmit<K extends keyof ServerEvents<T>>(event: K, ...args: Parameters<ServerEvents<T>[K]>): void {
+    try {
+      this.emit(event, ...args);
+    } catch {
+      // A throwing server-level listener must not take down the connection machinery.
+    }
+  }
+}
+
+function randomSessionId(): string {
+  const bytes = new Uint8Array(12);
+  crypto.getRandomValues(bytes);
+  let out = "";
+  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  return out;
+}
