@@ -34,7 +34,10 @@ export interface RawSocket {
    * rest and retries after `drain`; the adapter never loses or reorders bytes it accepted.
    */
   write(bytes: Uint8Array): number;
-  /** Half-closes: sends FIN after everything accepted so far. Reading continues until the peer closes. */
+  /**
+   * Half-closes: sends FIN after everything accepted so far. Reading continues until the peer's
+   * FIN; once both sides have sent FIN the adapter closes the socket and calls `close`.
+   */
   end(): void;
   /** Closes at once; unsent bytes are discarded. `close` follows. */
   destroy(error?: Error): void;

@@ -107,6 +107,11 @@ export interface ServerHandshake {
   accept(hello: Hello, connection: Connection<unknown>): Promise<{ session: string } | Reason> | { session: string } | Reason;
   heartbeatMs: number;
   tags: Record<string, string>;
+  /**
+   * Called as soon as the connection is open, before any frame after HELLO is parsed, so the
+   * server's `connection` listeners attach before the first message or error.
+   */
+  opened(connection: Connection<unknown>): void;
 }
 
 /** The framewire protocol's fixed framing. */
@@ -601,6 +606,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
         encodeWelcome({ version, session: result.session, tags: server.tags, maxFrameSize: this.#options.maxFrameSize, heartbeatMs: server.heartbeatMs }),
       );
       this.#open(server.heartbeatMs);
+      server.opened(this as Connection<unknown>);
     };
     if (verdict instanceof Promise) {
       // Frames after HELLO wait for the verdict: nothing reaches the application before WELCOME.
@@ -695,8 +701,9 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     }
     if (buffered === 0 && this.#state === "closing" && !this.#endSent) {
       this.#endSent = true;
+      // Once both sides have sent FIN the adapter closes the socket itself; destroying here
+      // could reset the connection before the peer read our last bytes.
       this.#socket.end();
-      if (this.#peerEnded) this.#socket.destroy();
     }
   }
 
@@ -774,11 +781,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     } catch (error) {
       this.#reportError(new HandlerError("end listener", error));
     }
-    if (this.#endSent) {
-      this.#socket.destroy();
-      return;
-    }
-    if (this.#state === "closing") return; // #flush ends and destroys once the queue is empty
+    if (this.#endSent) return; // both sides done: the adapter closes the socket
+    if (this.#state === "closing") return; // #flush sends FIN once the queue is empty
     if (this.#options.allowHalfOpen && !this.#framewire) return;
     this.#startClose(
       this.#state === "handshaking"

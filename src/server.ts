@@ -148,6 +148,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
       heartbeatMs: options.heartbeatIntervalMs,
       tags: options.tags,
       accept: (hello, connection) => this.#verify(verify, hello, connection),
+      opened: (connection) => this.#opened(connection as Connection<T>),
     };
   }
 
@@ -265,19 +266,20 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
       );
       return connection.handlers;
     }
-    connection.ready.then(
-      () => {
-        if (connection.state !== "open") return;
-        this.#open.set(connection.id, connection);
-        try {
-          this.emit("connection", connection);
-        } catch (error) {
-          connection.fail(new HandlerError("connection listener", error));
-        }
-      },
-      () => {},
-    );
+    // Raw mode has no handshake: the connection is open now.
+    if (this.#options.protocol === "raw") queueMicrotask(() => this.#opened(connection));
     return connection.handlers;
+  }
+
+  /** The connection is open: register it and hand it to `connection` listeners. */
+  #opened(connection: Connection<T>): void {
+    if (connection.state !== "open") return;
+    this.#open.set(connection.id, connection);
+    try {
+      this.emit("connection", connection);
+    } catch (error) {
+      connection.fail(new HandlerError("connection listener", error));
+    }
   }
 
   #forget(connection: Connection<T>, info: CloseInfo, remote: { address: string; port: number }): void {

@@ -1,0 +1,274 @@
+/**
+ * The Node adapter: the contract on `node:net` (`net.createServer` / `net.connect`).
+ *
+ * Node's `socket.write` always takes the bytes (it buffers internally and keeps a reference to
+ * them) and answers false once its buffer is past its own highWaterMark, with `'drain'` later. So
+ * `write` accepts everything while Node has room, accepts nothing (0) between a false and the
+ * next `'drain'`, and reports `retainsWrites`. `'data'` chunks are fresh buffers per read, so
+ * ownership passes to the core without a copy. Sockets are half-open (`allowHalfOpen`): the core
+ * decides when to send FIN.
+ */
+import * as net from "node:net";
+import type {
+  AdapterCapabilities,
+  ConnectOptions,
+  Listener,
+  ListenOptions,
+  OnSocket,
+  RawSocket,
+  SocketAdapter,
+  SocketHandlers,
+} from "../../src/adapter.ts";
+import { SocketError, UnsupportedError } from "../../src/errors.ts";
+
+// Structural view of the `node:net` APIs used here, so this file type-checks without @types/node.
+interface NodeSocket {
+  write(data: Uint8Array): boolean;
+  end(): void;
+  destroy(): void;
+  pause(): void;
+  resume(): void;
+  setNoDelay(noDelay?: boolean): void;
+  setKeepAlive(enable?: boolean, initialDelayMs?: number): void;
+  on(event: "data", listener: (chunk: Uint8Array) => void): void;
+  on(event: "drain" | "end" | "connect", listener: () => void): void;
+  on(event: "error", listener: (error: Error) => void): void;
+  on(event: "close", listener: (hadError: boolean) => void): void;
+  removeListener(event: "connect", listener: () => void): void;
+  removeListener(event: "error", listener: (error: Error) => void): void;
+  readonly destroyed: boolean;
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+  readonly localAddress?: string;
+  readonly localPort?: number;
+}
+interface NodeServer {
+  listen(options: Record<string, unknown>, callback: () => void): void;
+  address(): { address: string; port: number } | string | null;
+  close(): void;
+  on(event: "connection", listener: (socket: NodeSocket) => void): void;
+  on(event: "error", listener: (error: Error) => void): void;
+  once(event: "error", listener: (error: Error) => void): void;
+  removeListener(event: "error", listener: (error: Error) => void): void;
+}
+const createServer = net.createServer as (options: { allowHalfOpen: boolean }) => NodeServer;
+const connectSocket = net.connect as (options: Record<string, unknown>) => NodeSocket;
+
+/** `listen({ reusePort })` exists from Node 22.12 and 23.1 (not in Bun's or Deno's `node:net`). */
+function nodeHasReusePort(): boolean {
+  const versions = (globalThis as { process?: { versions?: Record<string, string | undefined> } }).process?.versions;
+  const node = versions?.node;
+  if (node === undefined || versions?.bun !== undefined || versions?.deno !== undefined) return false;
+  const [major = 0, minor = 0] = node.split(".").map(Number);
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+class NodeRawSocket implements RawSocket {
+  readonly #socket: NodeSocket;
+  #handlers: SocketHandlers | undefined;
+  /** Node's write returned false and no `'drain'` came yet: accept nothing until it does. */
+  #needDrain = false;
+  #ended = false;
+  #closed = false;
+  #error: Error | undefined;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+
+  constructor(socket: NodeSocket) {
+    this.#socket = socket;
+    this.remoteAddress = socket.remoteAddress ?? "";
+    this.remotePort = socket.remotePort ?? 0;
+    this.localAddress = socket.localAddress ?? "";
+    this.localPort = socket.localPort ?? 0;
+  }
+
+  /** Routes the socket's events to the core. Throws what `onSocket` throws (the socket is then destroyed). */
+  open(onSocket: OnSocket): void {
+    const socket = this.#socket;
+    socket.on("data", (chunk) => {
+      // A plain Uint8Array view of Node's fresh Buffer: same bytes, no copy, and `slice` copies
+      // as on every other runtime.
+      this.#call((handlers) => handlers.data(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+    });
+    socket.on("drain", () => {
+      this.#needDrain = false;
+      this.#call((handlers) => handlers.drain());
+    });
+    socket.on("end", () => this.#call((handlers) => handlers.end()));
+    socket.on("error", (error) => {
+      // Node destroys the socket after 'error'; 'close' follows and reports it.
+      if (this.#error === undefined) this.#error = error;
+    });
+    socket.on("close", () => {
+      if (this.#closed) return;
+      this.#closed = true;
+      const handlers = this.#handlers;
+      if (handlers === undefined) return;
+      try {
+        handlers.close(this.#error);
+      } catch {
+        // Nothing left to close; a throwing core callback must not become an uncaught exception.
+      }
+    });
+    try {
+      this.#handlers = onSocket(this);
+    } catch (error) {
+      this.destroy();
+      throw error;
+    }
+  }
+
+  write(bytes: Uint8Array): number {
+    if (this.#closed || this.#ended || this.#socket.destroyed) return -1;
+    if (this.#needDrain) return 0;
+    if (!this.#socket.write(bytes)) this.#needDrain = true;
+    return bytes.length;
+  }
+  end(): void {
+    if (this.#closed || this.#ended) return;
+    this.#ended = true;
+    this.#socket.end();
+  }
+  destroy(error?: Error): void {
+    if (this.#closed) return;
+    if (error !== undefined && this.#error === undefined) this.#error = error;
+    // Without an argument: the error is ours to report through 'close', not an 'error' event.
+    this.#socket.destroy();
+  }
+  pause(): void {
+    if (!this.#closed) this.#socket.pause();
+  }
+  resume(): void {
+    if (!this.#closed) this.#socket.resume();
+  }
+  setNoDelay(on: boolean): void {
+    if (!this.#closed) this.#socket.setNoDelay(on);
+  }
+  setKeepAlive(on: boolean, initialDelayMs?: number): void {
+    if (!this.#closed) this.#socket.setKeepAlive(on, initialDelayMs ?? 0);
+  }
+
+  /** Calls a core handler; one that throws (a framewire bug) closes this socket, not the process. */
+  #call(fn: (handlers: SocketHandlers) => void): void {
+    const handlers = this.#handlers;
+    if (handlers === undefined || this.#closed) return;
+    try {
+      fn(handlers);
+    } catch (error) {
+      this.destroy(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+}
+
+/** framewire's sockets on Node (`node:net`). Stateless: one instance serves any number of servers and clients. */
+export class NodeAdapter implements SocketAdapter {
+  readonly name = "node" as const;
+  readonly capabilities: AdapterCapabilities = {
+    tls: false,
+    unixSockets: true,
+    ipv6: true,
+    reusePort: nodeHasReusePort(),
+    retainsWrites: true,
+  };
+
+  async listen(options: ListenOptions, onSocket: OnSocket): Promise<Listener> {
+    if (options.reusePort && !this.capabilities.reusePort) {
+      throw new UnsupportedError("reusePort needs Node 22.12+ or 23.1+ with the node adapter");
+    }
+    const where = options.path ?? `${options.host}:${options.port}`;
+    const server = createServer({ allowHalfOpen: true });
+    server.on("connection", (socket) => {
+      try {
+        new NodeRawSocket(socket).open(onSocket);
+      } catch {
+        // onSocket threw (a framewire bug): that socket is destroyed, the server keeps accepting.
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error): void => reject(new SocketError(`cannot listen on ${where}: ${message(error)}`, { cause: error }));
+      server.once("error", onError);
+      server.listen(
+        {
+          ...(options.path !== undefined
+            ? { path: options.path }
+            : { host: options.host, port: options.port, ...(options.reusePort ? { reusePort: true } : {}) }),
+          ...(options.backlog !== undefined ? { backlog: options.backlog } : {}),
+        },
+        () => {
+          server.removeListener("error", onError);
+          resolve();
+        },
+      );
+    });
+    // Errors after binding (e.g. EMFILE on accept) must not crash the process; Node keeps listening.
+    server.on("error", () => {});
+    const address = server.address();
+    let closing: Promise<void> | undefined;
+    return {
+      port: options.path !== undefined || address === null || typeof address === "string" ? 0 : address.port,
+      host: options.path !== undefined || address === null || typeof address === "string" ? "" : address.address,
+      ...(options.path !== undefined ? { path: options.path } : {}),
+      close() {
+        // server.close() closes the listening handle at once; its callback and 'close' event wait
+        // for every accepted socket, which the contract leaves open. So do not wait for them:
+        // resolve on the next macrotask, once libuv has let go of the handle.
+        closing ??= new Promise<void>((resolve) => {
+          try {
+            server.close();
+          } catch {
+            // Not listening any more: nothing to close.
+          }
+          setTimeout(resolve, 0);
+        });
+        return closing;
+      },
+    };
+  }
+
+  async connect(options: ConnectOptions, onSocket: OnSocket): Promise<void> {
+    const where = options.path ?? `${options.host}:${options.port}`;
+    const signal = options.signal;
+    if (signal?.aborted) throw new SocketError(`connect to ${where} aborted`, { cause: signal.reason });
+    const socket = connectSocket({
+      ...(options.path !== undefined ? { path: options.path } : { host: options.host, port: options.port }),
+      allowHalfOpen: true,
+    });
+    await new Promise<void>((resolve, reject) => {
+      const cleanup = (): void => {
+        socket.removeListener("connect", onConnect);
+        socket.removeListener("error", onError);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const onConnect = (): void => {
+        cleanup();
+        try {
+          new NodeRawSocket(socket).open(onSocket);
+          resolve();
+        } catch (error) {
+          reject(new SocketError(`connection to ${where} failed while opening: ${message(error)}`, { cause: error }));
+        }
+      };
+      const onError = (error: Error): void => {
+        cleanup();
+        socket.destroy();
+        reject(new SocketError(`cannot connect to ${where}: ${message(error)}`, { cause: error }));
+      };
+      const onAbort = (): void => {
+        cleanup();
+        // A late error from the half-open attempt has nobody to report to.
+        socket.on("error", () => {});
+        socket.destroy();
+        reject(new SocketError(`connect to ${where} aborted`, { cause: signal?.reason }));
+      };
+      socket.on("connect", onConnect);
+      socket.on("error", onError);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+}
