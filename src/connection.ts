@@ -64,7 +64,9 @@ export const CloseCode = {
 } as const;
 
 export interface ConnectionStats {
+  /** Messages received (DATA frames; control frames are not counted). */
   framesIn: number;
+  /** Messages queued for sending (minus those evicted by `drop-oldest`). */
   framesOut: number;
   /** Bytes read from the socket. */
   bytesIn: number;
@@ -164,9 +166,9 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #endSent = false;
   #peerEnded = false;
   #closeInfo: CloseInfo | undefined;
-  #closeTimer: unknown | undefined;
-  #handshakeTimer: unknown | undefined;
-  #heartbeatTimer: unknown | undefined;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   #heartbeatTimeoutMs = 0;
   #lastInbound = performance.now();
   /** Largest payload the peer accepts (from WELCOME), else our own limit. */
@@ -451,8 +453,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
 
   /** Every frame body passes here. Arrow function: handed to the decoder without rebinding. */
   readonly #onFrame = (bytes: Uint8Array, start: number, end: number): void => {
-    this.#framesIn++;
     if (!this.#framewire) {
+      this.#framesIn++;
       if (this.#state === "open" || this.#state === "closing") this.#deliver(bytes.subarray(start, end));
       return;
     }
@@ -460,6 +462,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     const type = bytes[start] as number;
     if (type === FrameType.DATA) {
       if (this.#state === "open" || this.#state === "closing") {
+        this.#framesIn++;
         this.#deliver(bytes.subarray(start + 1, end));
         return;
       }

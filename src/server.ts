@@ -226,7 +226,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     await this.#listener.close();
     const all = [...this.#all];
     for (const connection of all) void connection.close(ErrorCode.SHUTDOWN, "server shutting down");
-    let timer: unknown | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
     await Promise.race([Promise.all(all.map((c) => c.closed())), grace]);
     clearTimeout(timer);

@@ -140,7 +140,7 @@ const handler: BunSocketHandler = {
 };
 
 function bun(): BunRuntime {
-  const runtime = (globalThis as { Bun?: BunRuntime }).Bun;
+  const runtime = (globalThis as unknown as { Bun?: BunRuntime }).Bun;
   if (runtime === undefined) throw new SocketError("the Bun adapter needs the Bun runtime");
   return runtime;
 }

@@ -1,5 +1,13 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { type CloseInfo, type Connection, connect, listen, type Server } from "../../adapters/bun/index.ts";
+import {
+  type Client,
+  type CloseInfo,
+  type Connection,
+  connect,
+  listen,
+  type Server,
+  type ServerOptions,
+} from "../../adapters/bun/index.ts";
 import { HOST, RawPeer, frame, helloFrame, typed, within } from "./helpers.ts";
 
 const servers: Server<unknown>[] = [];
@@ -8,7 +16,7 @@ afterEach(async () => {
 });
 
 /** An echo server that records each connection's close info. */
-async function echoServer(options: Parameters<typeof listen>[0] = {}) {
+async function echoServer(options: Omit<ServerOptions<Uint8Array>, "codec"> = {}) {
   const server = await listen({ host: HOST, port: 0, ...options });
   servers.push(server as Server<unknown>);
   const closes: CloseInfo[] = [];
@@ -21,7 +29,7 @@ async function echoServer(options: Parameters<typeof listen>[0] = {}) {
   return { server, closes, errors };
 }
 
-async function echoOnce(client: Awaited<ReturnType<typeof connect>>, bytes: number[]): Promise<number[]> {
+async function echoOnce(client: Client<Uint8Array>, bytes: number[]): Promise<number[]> {
   const reply = new Promise<Uint8Array>((resolve) => client.once("message", resolve));
   client.send(Uint8Array.from(bytes));
   return [...(await within(reply, 3000, "echo"))];
