@@ -5,6 +5,7 @@ import {
   CodecError,
   ConnectionClosedError,
   ErrorCode,
+  FrameTooLargeError,
   FramewireError,
   HandlerError,
   HandshakeError,
@@ -16,7 +17,7 @@ import {
 } from "./errors.ts";
 import { InboundQueue } from "./flow/inbound-queue.ts";
 import { OutboundQueue } from "./flow/outbound-queue.ts";
-import { createFramer, type FrameDecoder, type Framer, LengthPrefixedFramer } from "./framing/index.ts";
+import { createFramer, type FrameDecoder, type Framer, type FramingOptions, LengthPrefixedFramer } from "./framing/index.ts";
 import type { ResolvedConnectionOptions } from "./options.ts";
 import {
   chooseVersion,
@@ -114,6 +115,14 @@ export interface ServerHandshake {
    * server's `connection` listeners attach before the first message or error.
    */
   opened(connection: Connection<unknown>): void;
+}
+
+/** Raw mode framing: the top-level `maxFrameSize` applies unless the framing sets its own. */
+function rawFraming(options: ResolvedConnectionOptions): FramingOptions | Framer {
+  const framing = options.framing ?? { type: "length-prefixed" };
+  if ("createDecoder" in framing) return framing;
+  if (framing.type === "length-prefixed" && framing.maxFrameSize === undefined) return { ...framing, maxFrameSize: options.maxFrameSize };
+  return framing;
 }
 
 /** The framewire protocol's fixed framing. */
@@ -214,7 +223,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.#serverHandshake = init.serverHandshake;
     this.#framer = this.#framewire
       ? framewireFramer(options.maxFrameSize)
-      : createFramer(options.framing ?? { type: "length-prefixed", maxFrameSize: options.maxFrameSize });
+      : createFramer(rawFraming(options));
     this.#decoder = this.#framer.createDecoder();
     this.#peerMaxFrame = options.maxFrameSize;
     this.#queue = new OutboundQueue({
@@ -254,6 +263,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
             maxVersion: PROTOCOL_VERSION_MAX,
             ...(init.hello?.app !== undefined ? { app: init.hello.app } : {}),
             tags: options.tags,
+            maxFrameSize: options.maxFrameSize,
           }),
         );
       }
@@ -427,7 +437,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       this.#decoder.push(chunk, this.#onFrame);
     } catch (error) {
       this.#readFailed = true;
-      this.#fail(toFramewireError(error, ErrorCode.MALFORMED_FRAME));
+      this.#fail(this.#inboundError(error));
     } finally {
       this.#parsing = false;
     }
@@ -445,10 +455,18 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       this.#decoder.resume(this.#onFrame);
     } catch (error) {
       this.#readFailed = true;
-      this.#fail(toFramewireError(error, ErrorCode.MALFORMED_FRAME));
+      this.#fail(this.#inboundError(error));
     } finally {
       this.#parsing = false;
     }
+  }
+
+  /** framewire frame bodies carry the type byte; report sizes as the payload sizes users configure. */
+  #inboundError(error: unknown): FramewireError {
+    if (this.#framewire && error instanceof FrameTooLargeError && error.code === ErrorCode.FRAME_TOO_LARGE) {
+      return new FrameTooLargeError(error.size - 1, error.limit - 1);
+    }
+    return toFramewireError(error, ErrorCode.MALFORMED_FRAME);
   }
 
   /** Every frame body passes here. Arrow function: handed to the decoder without rebinding. */
@@ -556,12 +574,16 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       }
       case FrameType.PING:
         if (this.#state === "handshaking") throw new ProtocolError("PING before the handshake completed");
-        this.#sendControl(FrameType.PONG, body.slice());
+        // A peer that floods PINGs and never reads must not grow our queue without bound:
+        // past the limit the PONG is skipped (any frame proves liveness to it anyway).
+        if (this.#queue.bufferedAmount < this.#options.maxBufferedBytes) this.#sendControl(FrameType.PONG, body.slice());
         return;
       case FrameType.PONG:
+        if (this.#state === "handshaking") throw new ProtocolError("PONG before the handshake completed");
         this.#onPong(body);
         return;
       case FrameType.GOAWAY: {
+        if (this.#state === "handshaking") throw new ProtocolError("GOAWAY before the handshake completed");
         const reason = decodeReason(body, "GOAWAY");
         const error = reason.code === CloseCode.NORMAL || reason.code === ErrorCode.SHUTDOWN ? undefined : new FramewireError(reason.code, `peer closed: ${reason.reason}`);
         this.#recordClose({ ...reason, remote: true, ...(error ? { error } : {}) });
@@ -590,6 +612,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     }
     this.version = version;
     this.peerTags = hello.tags ?? {};
+    if (hello.maxFrameSize !== undefined) this.#peerMaxFrame = hello.maxFrameSize;
     let verdict: ReturnType<ServerHandshake["accept"]>;
     try {
       verdict = server.accept(hello, this as Connection<unknown>);
@@ -615,14 +638,19 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       // Frames after HELLO wait for the verdict: nothing reaches the application before WELCOME.
       this.#userPaused = true;
       this.#applyReadState();
-      verdict.then((result) => {
-        this.#userPaused = false;
-        settle(result);
-        this.#applyReadState();
-        this.#drainDecoder();
-      }, (error: unknown) => {
-        if (this.#state === "handshaking") this.#reject({ code: ErrorCode.HANDLER, reason: new HandlerError("verifyHandshake", error).message });
-      });
+      verdict.then(
+        (result) => {
+          this.#userPaused = false;
+          settle(result);
+          this.#applyReadState();
+          this.#drainDecoder();
+        },
+        (error: unknown) => {
+          this.#userPaused = false;
+          if (this.#state === "handshaking") this.#reject({ code: ErrorCode.HANDLER, reason: new HandlerError("verifyHandshake", error).message });
+          this.#applyReadState(); // keep reading (and discarding) so the peer's FIN is seen
+        },
+      );
     } else {
       settle(verdict);
     }
@@ -650,6 +678,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
 
   #heartbeat(): void {
     const now = performance.now();
+    // While we choose not to read, the peer's frames wait in the kernel: that is not silence.
+    if (this.#readPaused || this.#userPaused) this.#lastInbound = now;
     const silent = now - this.#lastInbound;
     if (silent > this.#heartbeatTimeoutMs) {
       this.#fail(new HeartbeatTimeoutError(silent));
@@ -673,6 +703,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
 
   /** Control frames skip the overflow bound: they are tiny and must not be lost. */
   #sendControl(type: number, body: Uint8Array): void {
+    if (this.#endSent || this.#state === "closed") return; // our side is finished: nothing more can be written
     const queue = this.#queue;
     const at = queue.reserve(this.#framer.encodedLength(body.length + 1), true);
     queue.commit(this.#framer.encodeInto(queue.buffer, at, body, type));
@@ -738,13 +769,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     const info: CloseInfo = { code: error.code, reason: error.message, remote: false, error };
     this.#recordClose(info);
     this.#reportError(error);
-    if (this.#state === "handshaking" && this.role === "server") {
-      // The client waits for WELCOME or REJECT; REJECT tells it why.
-      this.#sendControl(FrameType.REJECT, encodeReason({ code: error.code, reason: error.message }));
-      this.#startClose(info, false);
-    } else {
-      this.#startClose(info, true);
-    }
+    this.#startClose(info, true);
   }
 
   #reportError(error: FramewireError): void {
@@ -764,9 +789,16 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.#handshakeTimer = undefined;
     if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
     this.#heartbeatTimer = undefined;
-    if (!wasOpen) this.#rejectHandshake(info.error ?? new ConnectionClosedError("closed during the handshake"));
-    if (sendGoaway && this.#framewire && wasOpen && !info.remote) {
-      this.#sendControl(FrameType.GOAWAY, encodeReason({ code: info.code, reason: info.reason }));
+    if (!wasOpen) {
+      this.#rejectHandshake(info.error ?? new ConnectionClosedError("closed during the handshake"));
+      // Whatever the peer sends now cannot complete a handshake we have given up on.
+      this.#stopReading();
+    }
+    if (sendGoaway && this.#framewire && !info.remote) {
+      const reason = encodeReason({ code: info.code, reason: info.reason });
+      // Open: GOAWAY. Server mid-handshake: the client waits for WELCOME or REJECT, so REJECT says why.
+      if (wasOpen) this.#sendControl(FrameType.GOAWAY, reason);
+      else if (this.role === "server") this.#sendControl(FrameType.REJECT, reason);
     }
     this.#closeTimer = setTimeout(() => this.#socket.destroy(), this.#options.closeTimeoutMs);
     this.#flush();

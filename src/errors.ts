@@ -11,11 +11,11 @@ export const ErrorCode = {
   PAYLOAD_TOO_LARGE: "FW_PAYLOAD_TOO_LARGE",
   /** A delimited line grew past `maxLineLength` without a delimiter. */
   LINE_TOO_LONG: "FW_LINE_TOO_LONG",
-  /** Bytes that cannot be a valid frame (bad varint, invalid UTF-8 line, unknown frame type). */
+  /** Bytes that cannot be a frame: a malformed varint header, an empty framewire frame (no type byte). */
   MALFORMED_FRAME: "FW_MALFORMED_FRAME",
   /** The codec could not encode or decode a message. */
   CODEC: "FW_CODEC_ERROR",
-  /** A peer broke the protocol (data before the handshake, a frame type not allowed now). */
+  /** A peer broke the protocol: data before the handshake, a frame type not in the version, a frame not allowed now. */
   PROTOCOL: "FW_PROTOCOL_ERROR",
   /** The handshake did not complete within `handshakeTimeoutMs`. */
   HANDSHAKE_TIMEOUT: "FW_HANDSHAKE_TIMEOUT",
@@ -107,7 +107,7 @@ export class HandshakeRejectedError extends HandshakeError {
     readonly reasonCode: string,
     readonly reason: string,
   ) {
-    super(ErrorCode.HANDSHAKE_REJECTED, `handshake rejected by server: ${reasonCode}${reason ? `: ${reason}` : ""}`);
+    super(ErrorCode.HANDSHAKE_REJECTED, `handshake rejected: ${reasonCode}${reason ? `: ${reason}` : ""}`);
   }
 }
 

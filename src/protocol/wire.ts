@@ -35,6 +35,8 @@ export interface Hello {
   /** The application's own version string, for the server's `verifyHandshake`. */
   app?: string;
   tags?: Record<string, string>;
+  /** Largest message payload the client accepts; the server sends nothing larger. */
+  maxFrameSize?: number;
 }
 
 export interface Welcome {
@@ -54,7 +56,7 @@ export interface Reason {
 }
 
 export function encodeHello(hello: Hello): Uint8Array {
-  const json = encodeUtf8(JSON.stringify({ app: hello.app, tags: hello.tags }));
+  const json = encodeUtf8(JSON.stringify({ app: hello.app, tags: hello.tags, maxFrameSize: hello.maxFrameSize }));
   const out = new Uint8Array(4 + json.length);
   out[0] = MAGIC_0;
   out[1] = MAGIC_1;
@@ -73,6 +75,7 @@ export function decodeHello(body: Uint8Array): Hello {
     minVersion: body[2] as number,
     maxVersion: body[3] as number,
     ...(typeof fields.app === "string" ? { app: fields.app } : {}),
+    ...(isCount(fields.maxFrameSize) ? { maxFrameSize: fields.maxFrameSize } : {}),
     ...(isStringRecord(fields.tags) ? { tags: fields.tags } : {}),
   };
 }

@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { connect, type HandshakeInfo, HandshakeRejectedError, listen, type Server } from "../../adapters/bun/index.ts";
+import {
+  type Connection,
+  connect,
+  type HandshakeInfo,
+  HandshakeRejectedError,
+  listen,
+  type Server,
+} from "../../adapters/bun/index.ts";
 import { HOST, RawPeer, helloFrame, typed, within } from "./helpers.ts";
 
 const servers: Server<unknown>[] = [];
@@ -151,5 +158,34 @@ describe("handshake", () => {
     const c = await connect({ host: HOST, port: server.port });
     expect(c.state).toBe("open");
     await Promise.all([b.close(), c.close()]);
+  });
+
+  test("server.close() during a pending handshake tells the client FW_SHUTDOWN", async () => {
+    let release: () => void = () => {};
+    const server = await listen({
+      host: HOST,
+      port: 0,
+      verifyHandshake: () => new Promise<boolean>((resolve) => (release = () => resolve(true))),
+    });
+    const pending = connect({ host: HOST, port: server.port }).catch((e: unknown) => e);
+    await Bun.sleep(50);
+    await within(server.close(1000), 3000, "server close");
+    release();
+    const error = (await within(pending, 3000, "client outcome")) as HandshakeRejectedError;
+    expect(error).toBeInstanceOf(HandshakeRejectedError);
+    expect(error.reasonCode).toBe("FW_SHUTDOWN");
+  });
+
+  test("the client's maxFrameSize travels in HELLO and bounds what the server may send", async () => {
+    const server = await listen({ host: HOST, port: 0 });
+    servers.push(server as Server<unknown>);
+    const opened = new Promise<Connection<Uint8Array>>((resolve) => server.on("connection", resolve));
+    const client = await connect({ host: HOST, port: server.port, maxFrameSize: 100 });
+    const conn = await within(opened, 2000, "connection");
+    expect(() => conn.send(new Uint8Array(101))).toThrow(expect.objectContaining({ code: "FW_FRAME_TOO_LARGE" }));
+    const got = new Promise<number>((resolve) => client.once("message", (m) => resolve(m.length)));
+    expect(conn.send(new Uint8Array(100))).toBe("queued");
+    expect(await within(got, 2000, "100-byte message")).toBe(100);
+    await client.close();
   });
 });
