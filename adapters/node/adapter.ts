@@ -51,8 +51,8 @@ interface NodeServer {
   once(event: "error", listener: (error: Error) => void): void;
   removeListener(event: "error", listener: (error: Error) => void): void;
 }
-const createServer = net.createServer as (options: { allowHalfOpen: boolean }) => NodeServer;
-const connectSocket = net.connect as (options: Record<string, unknown>) => NodeSocket;
+const createServer = net.createServer as unknown as (options: { allowHalfOpen: boolean }) => NodeServer;
+const connectSocket = net.connect as unknown as (options: Record<string, unknown>) => NodeSocket;
 
 /** `listen({ reusePort })` exists from Node 22.12 and 23.1 (not in Bun's or Deno's `node:net`). */
 function nodeHasReusePort(): boolean {
@@ -166,7 +166,7 @@ class NodeRawSocket implements RawSocket {
   }
 }
 
-/** framewire's sockets on Node (`node:net`). Stateless: one instance serves any number of servers and clients. */
+/** framewire's sockets on Node's net module. Stateless: one instance serves any number of servers and clients. */
 export class NodeAdapter implements SocketAdapter {
   readonly name = "node" as const;
   readonly capabilities: AdapterCapabilities = {

@@ -1,0 +1,466 @@
+/**
+ * The Deno adapter: the contract on `Deno.listen` / `Deno.connect`.
+ *
+ * Deno's `conn.write` is async and may write part of its buffer, so the adapter keeps one write
+ * in flight: `write` takes all the bytes when idle (a loop finishes partial writes; we hold the
+ * reference, hence `retainsWrites`), takes nothing (0) while busy, and calls `drain` when the
+ * write completes. Reads go into fresh buffers whose ownership passes to the core; a paused
+ * socket has no read in flight. Every async op settles before `close` is called, so nothing is
+ * left pending once a connection reports closed (Deno's test sanitizers hold).
+ */
+import type {
+  AdapterCapabilities,
+  ConnectOptions,
+  Listener,
+  ListenOptions,
+  OnSocket,
+  RawSocket,
+  SocketAdapter,
+  SocketHandlers,
+} from "../../src/adapter.ts";
+import { SocketError, UnsupportedError } from "../../src/errors.ts";
+
+// Structural view of the Deno APIs used here, so this file type-checks without Deno's lib.
+interface DenoAddr {
+  readonly transport: string;
+  readonly hostname?: string;
+  readonly port?: number;
+  readonly path?: string;
+}
+interface DenoConn {
+  read(buffer: Uint8Array): Promise<number | null>;
+  write(bytes: Uint8Array): Promise<number>;
+  closeWrite(): Promise<void>;
+  close(): void;
+  readonly localAddr: DenoAddr;
+  readonly remoteAddr: DenoAddr;
+  /** TCP only. */
+  setNoDelay?(noDelay?: boolean): void;
+  /** TCP only. */
+  setKeepAlive?(keepAlive?: boolean): void;
+}
+interface DenoListener {
+  accept(): Promise<DenoConn>;
+  close(): void;
+  readonly addr: DenoAddr;
+}
+interface DenoRuntime {
+  listen(options: Record<string, unknown>): DenoListener;
+  connect(options: Record<string, unknown>): Promise<DenoConn>;
+  readonly build: { readonly os: string };
+  /** Present only with `--unstable-net`, which `Deno.listen({ reusePort })` also needs. */
+  readonly listenDatagram?: unknown;
+}
+
+/** `globalThis.Deno`, if this is Deno. Through `unknown`: under Deno's own lib the types differ. */
+function denoOrUndefined(): DenoRuntime | undefined {
+  return (globalThis as unknown as { Deno?: DenoRuntime }).Deno;
+}
+
+function deno(): DenoRuntime {
+  const runtime = denoOrUndefined();
+  if (runtime === undefined) throw new SocketError("the Deno adapter needs the Deno runtime");
+  return runtime;
+}
+
+/**
+ * `reusePort` takes effect on Linux only (Deno silently ignores it elsewhere), and Deno exits the
+ * process (code 70) when it is used without `--unstable-net`; `listenDatagram` shows that flag.
+ */
+function denoHasReusePort(): boolean {
+  const runtime = denoOrUndefined();
+  return runtime?.build.os === "linux" && typeof runtime.listenDatagram === "function";
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** Read buffer size. A read shorter than {@link COPY_BELOW} is copied out and the buffer reused. */
+const READ_SIZE = 64 * 1024;
+const COPY_BELOW = 8 * 1024;
+
+class DenoRawSocket implements RawSocket {
+  readonly #conn: DenoConn;
+  #handlers: SocketHandlers | undefined;
+  /** `conn.close()` was called: no more callbacks except the final `close`. */
+  #closed = false;
+  /** `close` was delivered. */
+  #finished = false;
+  #error: Error | undefined;
+  /** The read loop is running (possibly waiting for `resume`). */
+  #reading = false;
+  /** The peer's FIN was read. */
+  #readEnded = false;
+  #paused = false;
+  #wake: (() => void) | undefined;
+  /** A write loop is in flight. */
+  #writing = false;
+  /** A `write` was refused while busy: `drain` is owed when the write completes. */
+  #refused = false;
+  #endRequested = false;
+  /** `closeWrite` is in flight. */
+  #shutting = false;
+  /** Our FIN was sent. */
+  #writeShut = false;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+
+  constructor(conn: DenoConn) {
+    this.#conn = conn;
+    this.remoteAddress = conn.remoteAddr.hostname ?? "";
+    this.remotePort = conn.remoteAddr.port ?? 0;
+    this.localAddress = conn.localAddr.hostname ?? "";
+    this.localPort = conn.localAddr.port ?? 0;
+  }
+
+  /** Hands the socket to the core and starts reading. Throws what `onSocket` throws (the conn is then closed). */
+  open(onSocket: OnSocket): void {
+    try {
+      this.#handlers = onSocket(this);
+    } catch (error) {
+      this.#closed = true;
+      this.#finished = true;
+      try {
+        this.#conn.close();
+      } catch {
+        // Already closed.
+      }
+      throw error;
+    }
+    void this.#readLoop();
+  }
+
+  write(bytes: Uint8Array): number {
+    if (this.#closed || this.#endRequested) return -1;
+    if (this.#writing) {
+      this.#refused = true;
+      return 0;
+    }
+    if (bytes.length === 0) return 0;
+    this.#writing = true;
+    void this.#writeLoop(bytes);
+    return bytes.length;
+  }
+
+  end(): void {
+    if (this.#closed || this.#endRequested) return;
+    this.#endRequested = true;
+    if (!this.#writing) void this.#shutdown();
+  }
+
+  destroy(error?: Error): void {
+    if (this.#closed) return;
+    if (error !== undefined && this.#error === undefined) this.#error = error;
+    this.#closed = true;
+    try {
+      // Pending read, write and closeWrite ops reject; each loop then settles and `close` follows.
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+    this.#wakeUp();
+    this.#maybeFinish();
+  }
+
+  pause(): void {
+    if (!this.#closed) this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#wakeUp();
+  }
+
+  setNoDelay(on: boolean): void {
+    if (this.#closed) return;
+    try {
+      this.#conn.setNoDelay?.(on);
+    } catch {
+      // Not a TCP socket, or already gone.
+    }
+  }
+
+  /** Deno cannot set the initial delay: keepalive uses the system's. */
+  setKeepAlive(on: boolean, _initialDelayMs?: number): void {
+    if (this.#closed) return;
+    try {
+      this.#conn.setKeepAlive?.(on);
+    } catch {
+      // Not a TCP socket, or already gone.
+    }
+  }
+
+  async #readLoop(): Promise<void> {
+    this.#reading = true;
+    let buffer = new Uint8Array(READ_SIZE);
+    try {
+      while (!this.#closed) {
+        if (this.#paused) {
+          await this.#waitForResume();
+          continue;
+        }
+        let n: number | null;
+        try {
+          n = await this.#conn.read(buffer);
+        } catch (error) {
+          if (!this.#closed) this.#fail(error);
+          return;
+        }
+        if (n === 0) continue;
+        let chunk: Uint8Array | undefined;
+        if (n !== null) {
+          if (n < COPY_BELOW) {
+            chunk = buffer.slice(0, n);
+          } else {
+            chunk = buffer.subarray(0, n);
+            buffer = new Uint8Array(READ_SIZE);
+          }
+        }
+        // A pause that came while the read was in flight holds what it returned until resume.
+        while (this.#paused && !this.#closed) await this.#waitForResume();
+        if (this.#closed) return;
+        if (chunk !== undefined) {
+          this.#call((handlers) => handlers.data(chunk));
+          continue;
+        }
+        this.#readEnded = true;
+        this.#call((handlers) => handlers.end());
+        // Both sides have sent FIN: the socket is done.
+        if (this.#writeShut) this.destroy();
+        return;
+      }
+    } finally {
+      this.#reading = false;
+      this.#maybeFinish();
+    }
+  }
+
+  async #writeLoop(bytes: Uint8Array): Promise<void> {
+    try {
+      let offset = 0;
+      while (offset < bytes.length && !this.#closed) {
+        offset += await this.#conn.write(offset === 0 ? bytes : bytes.subarray(offset));
+      }
+    } catch (error) {
+      if (!this.#closed) this.#fail(error);
+    }
+    this.#writing = false;
+    if (this.#closed) {
+      this.#maybeFinish();
+      return;
+    }
+    if (this.#endRequested) {
+      void this.#shutdown();
+      return;
+    }
+    if (this.#refused) {
+      this.#refused = false;
+      this.#call((handlers) => handlers.drain());
+    }
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#shutting = true;
+    try {
+      await this.#conn.closeWrite();
+      this.#writeShut = true;
+    } catch (error) {
+      if (!this.#closed) this.#fail(error);
+    }
+    this.#shutting = false;
+    if (this.#closed) {
+      this.#maybeFinish();
+      return;
+    }
+    // Both sides have sent FIN: the socket is done.
+    if (this.#readEnded) this.destroy();
+  }
+
+  #fail(error: unknown): void {
+    this.destroy(asError(error));
+  }
+
+  #waitForResume(): Promise<void> {
+    return new Promise((resolve) => (this.#wake = resolve));
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** Delivers `close` once the conn is closed and every op on it has settled. */
+  #maybeFinish(): void {
+    if (!this.#closed || this.#finished || this.#reading || this.#writing || this.#shutting) return;
+    this.#finished = true;
+    const handlers = this.#handlers;
+    const error = this.#error;
+    if (handlers === undefined) return;
+    // Never from inside destroy(): the core may be mid-call.
+    queueMicrotask(() => {
+      try {
+        handlers.close(error);
+      } catch {
+        // Nothing left to close.
+      }
+    });
+  }
+
+  /** Calls a core handler; one that throws (a framewire bug) closes this socket. */
+  #call(fn: (handlers: SocketHandlers) => void): void {
+    const handlers = this.#handlers;
+    if (handlers === undefined || this.#closed) return;
+    try {
+      fn(handlers);
+    } catch (error) {
+      this.destroy(asError(error));
+    }
+  }
+}
+
+/** framewire's sockets on Deno. Stateless: one instance serves any number of servers and clients. */
+export class DenoAdapter implements SocketAdapter {
+  readonly name = "deno" as const;
+  readonly capabilities: AdapterCapabilities = {
+    tls: false,
+    unixSockets: denoOrUndefined()?.build.os !== "windows",
+    ipv6: true,
+    reusePort: denoHasReusePort(),
+    retainsWrites: true,
+  };
+
+  async listen(options: ListenOptions, onSocket: OnSocket): Promise<Listener> {
+    const runtime = deno();
+    if (options.reusePort && !this.capabilities.reusePort) {
+      throw new UnsupportedError("reusePort needs Linux and --unstable-net with the deno adapter");
+    }
+    const where = options.path ?? `${options.host}:${options.port}`;
+    let listener: DenoListener;
+    try {
+      listener = runtime.listen(
+        options.path !== undefined
+          ? { transport: "unix", path: options.path }
+          : {
+              transport: "tcp",
+              hostname: options.host,
+              port: options.port,
+              ...(options.reusePort ? { reusePort: true } : {}),
+              ...(options.backlog !== undefined ? { tcpBacklog: options.backlog } : {}),
+            },
+      );
+    } catch (error) {
+      throw new SocketError(`cannot listen on ${where}: ${message(error)}`, { cause: error });
+    }
+    let closed = false;
+    const acceptLoop = (async () => {
+      while (!closed) {
+        let conn: DenoConn;
+        try {
+          conn = await listener.accept();
+        } catch (error) {
+          // Closing the listener rejects the pending accept (BadResource): the loop ends.
+          if (closed || (error instanceof Error && error.name === "BadResource")) return;
+          // Anything else (e.g. out of file descriptors): keep accepting after a short pause.
+          await new Promise<void>((resolve) => setTimeout(() => resolve(), 50));
+          continue;
+        }
+        if (closed) {
+          try {
+            conn.close();
+          } catch {
+            // Already closed.
+          }
+          return;
+        }
+        try {
+          new DenoRawSocket(conn).open(onSocket);
+        } catch {
+          // onSocket threw (a framewire bug): that conn is closed, the listener keeps accepting.
+        }
+      }
+    })();
+    const addr = listener.addr;
+    return {
+      port: options.path !== undefined ? 0 : (addr.port ?? 0),
+      host: options.path !== undefined ? "" : (addr.hostname ?? ""),
+      ...(options.path !== undefined ? { path: options.path } : {}),
+      async close() {
+        if (!closed) {
+          closed = true;
+          try {
+            listener.close();
+          } catch {
+            // Already closed.
+          }
+        }
+        // The pending accept rejects promptly once the listener is closed.
+        await acceptLoop;
+      },
+    };
+  }
+
+  async connect(options: ConnectOptions, onSocket: OnSocket): Promise<void> {
+    const runtime = deno();
+    const where = options.path ?? `${options.host}:${options.port}`;
+    const signal = options.signal;
+    const aborted = (): SocketError => new SocketError(`connect to ${where} aborted`, { cause: signal?.reason });
+    if (signal?.aborted) throw aborted();
+    // Deno cancels a pending TCP connect on `signal`; a Unix connect cannot be cancelled, so
+    // abortable() rejects at once and closes the conn if it completes later.
+    const pending = runtime.connect(
+      options.path !== undefined
+        ? { transport: "unix", path: options.path }
+        : { transport: "tcp", hostname: options.host, port: options.port, ...(signal !== undefined ? { signal } : {}) },
+    );
+    let conn: DenoConn;
+    try {
+      conn = await abortable(pending, signal);
+    } catch (error) {
+      if (signal?.aborted) {
+        pending.then(
+          (late) => {
+            try {
+              late.close();
+            } catch {
+              // Already closed.
+            }
+          },
+          () => {},
+        );
+        throw aborted();
+      }
+      throw new SocketError(`cannot connect to ${where}: ${message(error)}`, { cause: error });
+    }
+    try {
+      new DenoRawSocket(conn).open(onSocket);
+    } catch (error) {
+      throw new SocketError(`connection to ${where} failed while opening: ${message(error)}`, { cause: error });
+    }
+  }
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}

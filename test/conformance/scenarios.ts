@@ -1,0 +1,478 @@
+/**
+ * The conformance suite: behavioural scenarios written once, run against every adapter by its
+ * real runtime — Bun (`bun test`), Node (`node --test`, on the built output) and Deno (`deno test`).
+ *
+ * Scenarios use only the public Transport API and web-standard globals: raw peers are framewire
+ * connections with `protocol: "raw"` and `framing: { type: "none" }`, which write exactly the bytes
+ * given and see exactly the bytes received. Each runtime's runner registers `scenarios` with its
+ * own test function.
+ */
+import type { Client, CloseInfo, Connection, Server, Transport } from "../../src/index.ts";
+
+export interface ConformanceContext {
+  transport: Transport;
+  /** Open handles/resources of the process, where the runtime can count them (leak check). */
+  openHandles?: () => number;
+}
+
+export interface Scenario {
+  name: string;
+  /** Upper bound for the whole scenario; runners pass it to their test function. */
+  timeoutMs: number;
+  run(ctx: ConformanceContext): Promise<void>;
+}
+
+const HOST = "127.0.0.1";
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+// ───────────── tiny portable assertions (no runtime's assert module needed) ─────────────
+
+export class AssertionFailed extends Error {
+  override name = "AssertionFailed";
+}
+
+function equal<T>(actual: T, expected: T, what: string): void {
+  if (!Object.is(actual, expected)) throw new AssertionFailed(`${what}: expected ${String(expected)}, got ${String(actual)}`);
+}
+
+function deepEqual(actual: unknown, expected: unknown, what: string): void {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new AssertionFailed(`${what}: expected ${e.slice(0, 300)}, got ${a.slice(0, 300)}`);
+}
+
+function ok(condition: boolean, what: string): void {
+  if (!condition) throw new AssertionFailed(what);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array, what: string): void {
+  if (a.length !== b.length) throw new AssertionFailed(`${what}: length ${a.length} != ${b.length}`);
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) throw new AssertionFailed(`${what}: byte ${i} differs (${a[i]} != ${b[i]})`);
+  }
+}
+
+async function rejectsWith(promise: Promise<unknown>, what: string): Promise<Error & { code?: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error & { code?: string };
+  }
+  throw new AssertionFailed(`${what}: expected a rejection`);
+}
+
+// ───────────── helpers ─────────────
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `predicate` until true; fails after `ms`. */
+async function until(predicate: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!predicate()) {
+    if (performance.now() > deadline) throw new AssertionFailed(`timed out after ${ms} ms: ${what}`);
+    await sleep(5);
+  }
+}
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<T>((_, reject) => {
+    timer = setTimeout(() => reject(new AssertionFailed(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function u32(n: number): number[] {
+  return [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
+}
+
+/** framewire frame bytes: u32 BE length | type | body. */
+function typed(type: number, body: number[] | Uint8Array = []): Uint8Array {
+  const b = [...body];
+  return Uint8Array.from([...u32(b.length + 1), type, ...b]);
+}
+
+const HELLO = typed(0x01, [0x46, 0x57, 1, 1, ...encoder.encode("{}")]);
+
+/** A peer that writes exactly the bytes given and collects exactly the bytes received. */
+class RawPeer {
+  readonly chunks: Uint8Array[] = [];
+  closeInfo: CloseInfo | undefined;
+  private constructor(readonly client: Client<Uint8Array>) {
+    client.on("message", (chunk) => this.chunks.push(chunk.slice()));
+    client.on("close", (info) => (this.closeInfo = info));
+  }
+
+  static async connect(transport: Transport, port: number, allowHalfOpen = false): Promise<RawPeer> {
+    const client = await transport.connect({ host: HOST, port, protocol: "raw", framing: { type: "none" }, allowHalfOpen });
+    return new RawPeer(client);
+  }
+
+  write(bytes: Uint8Array): void {
+    const status = this.client.send(bytes);
+    ok(status === "queued" || status === "backpressure", `raw write: ${status}`);
+  }
+
+  bytes(): Uint8Array {
+    let length = 0;
+    for (const c of this.chunks) length += c.length;
+    const all = new Uint8Array(length);
+    let at = 0;
+    for (const c of this.chunks) {
+      all.set(c, at);
+      at += c.length;
+    }
+    return all;
+  }
+
+  /** Complete u32-BE-length frames received so far (bodies). */
+  frames(): Uint8Array[] {
+    const all = this.bytes();
+    const out: Uint8Array[] = [];
+    let pos = 0;
+    while (pos + 4 <= all.length) {
+      const size = (((all[pos] as number) << 24) | ((all[pos + 1] as number) << 16) | ((all[pos + 2] as number) << 8) | (all[pos + 3] as number)) >>> 0;
+      if (pos + 4 + size > all.length) break;
+      out.push(all.subarray(pos + 4, pos + 4 + size));
+      pos += 4 + size;
+    }
+    return out;
+  }
+}
+
+/** Starts a server, runs `body`, and always closes the server (bounded). */
+async function withServer<T>(server: Server<T>, body: (server: Server<T>) => Promise<void>): Promise<void> {
+  try {
+    await body(server);
+  } finally {
+    await server.close(500);
+  }
+}
+
+function sequenced(i: number): Uint8Array {
+  const body = new Uint8Array(4 + (i % 97));
+  body.set(u32(i), 0);
+  for (let k = 4; k < body.length; k++) body[k] = (i * 31 + k) & 0xff;
+  return body;
+}
+
+// ───────────── the scenarios ─────────────
+
+export const scenarios: Scenario[] = [
+  {
+    name: "echo: 20k sequenced messages keep order and content, both protocols",
+    timeoutMs: 30_000,
+    async run({ transport }) {
+      for (const protocol of ["framewire", "raw"] as const) {
+        const server = await transport.listen({ host: HOST, port: 0, protocol });
+        await withServer(server, async () => {
+          server.on("connection", (conn) => conn.on("message", (m) => conn.send(m)));
+          const client = await transport.connect({ host: HOST, port: server.port, protocol });
+          const N = 20_000;
+          let next = 0;
+          let failure = "";
+          client.on("message", (m) => {
+            const expected = sequenced(next);
+            if (failure === "" && (m.length !== expected.length || m.some((b, i) => b !== expected[i]))) failure = `message ${next} differs`;
+            next++;
+          });
+          for (let i = 0; i < N; i++) if (client.send(sequenced(i)) === "backpressure") await client.drained();
+          await until(() => next === N, 20_000, `${protocol}: ${next}/${N} echoes`);
+          equal(failure, "", `${protocol} content`);
+          await client.close();
+        });
+      }
+    },
+  },
+  {
+    name: "zero-length messages are delivered as empty messages",
+    timeoutMs: 10_000,
+    async run({ transport }) {
+      const server = await transport.listen({ host: HOST, port: 0 });
+      await withServer(server, async () => {
+        const sizes: number[] = [];
+        server.on("connection", (conn) => conn.on("message", (m) => sizes.push(m.length)));
+        const client = await transport.connect({ host: HOST, port: server.port });
+        client.send(new Uint8Array(0));
+        client.send(Uint8Array.from([1]));
+        client.send(new Uint8Array(0));
+        await until(() => sizes.length === 3, 5000, "three messages");
+        deepEqual(sizes, [0, 1, 0], "sizes");
+        await client.close();
+      });
+    },
+  },
+  {
+    name: "16 MiB messages round trip byte-exact",
+    timeoutMs: 60_000,
+    async run({ transport }) {
+      const size = 16 * 1024 * 1024;
+      const server = await transport.listen({ host: HOST, port: 0, maxFrameSize: size });
+      await withServer(server, async () => {
+        server.on("connection", (conn) => conn.on("message", (m) => conn.send(m)));
+        const client = await transport.connect({ host: HOST, port: server.port, maxFrameSize: size });
+        const big = new Uint8Array(size);
+        for (let i = 0; i < size; i += 4096) big[i] = (i / 4096) & 0xff;
+        big[size - 1] = 0xee;
+        const back: Uint8Array[] = [];
+        client.on("message", (m) => back.push(m));
+        client.send(big);
+        client.send(big);
+        await until(() => back.length === 2, 50_000, "two 16 MiB echoes");
+        sameBytes(back[0] as Uint8Array, big, "first 16 MiB echo");
+        sameBytes(back[1] as Uint8Array, big, "second 16 MiB echo");
+        await client.close();
+      });
+    },
+  },
+  {
+    name: "a non-reading peer: partial writes are kept, the queue stays bounded, drain resumes",
+    timeoutMs: 30_000,
+    async run({ transport }) {
+      const server = await transport.listen({ host: HOST, port: 0 });
+      await withServer(server, async () => {
+        let received = 0;
+        let resumeServer: () => void = () => {};
+        server.on("connection", (conn) => {
+          conn.pause();
+          conn.on("message", () => received++);
+          resumeServer = () => conn.resume();
+        });
+        const limit = 1024 * 1024;
+        const client = await transport.connect({ host: HOST, port: server.port, highWaterMark: 128 * 1024, maxBufferedBytes: limit });
+        const payload = new Uint8Array(8 * 1024).fill(3);
+        let queued = 0;
+        let full: (Error & { code?: string }) | undefined;
+        let maxBuffered = 0;
+        for (let round = 0; round < 5000 && full === undefined; round++) {
+          for (let i = 0; i < 16; i++) {
+            try {
+              client.send(payload);
+              queued++;
+            } catch (error) {
+              full = error as Error & { code?: string };
+              break;
+            }
+            maxBuffered = Math.max(maxBuffered, client.bufferedAmount);
+          }
+          await sleep(0);
+        }
+        ok(full !== undefined, "the queue eventually refuses");
+        equal(full?.code, "FW_QUEUE_FULL", "refusal code");
+        ok(maxBuffered <= limit, `bufferedAmount ${maxBuffered} <= ${limit}`);
+        let drained = false;
+        client.once("drain", () => (drained = true));
+        resumeServer();
+        await until(() => drained, 10_000, "drain after the reader resumes");
+        await until(() => received === queued, 15_000, `delivered ${received}/${queued}`);
+        equal(client.stats().drops, 0, "drops");
+        await client.close();
+      });
+    },
+  },
+  {
+    name: "a peer reset mid-write closes that connection with a code; the server keeps serving",
+    timeoutMs: 15_000,
+    async run({ transport }) {
+      const server = await transport.listen({ host: HOST, port: 0 });
+      await withServer(server, async () => {
+        const closes: CloseInfo[] = [];
+        server.on("connection", (conn) => {
+          conn.on("close", (info) => closes.push(info));
+          conn.on("message", (m) => {
+            if (m.length === 1 && m[0] === 0xff) {
+              // Start a big write towards a peer that is about to vanish.
+              for (let i = 0; i < 64; i++) conn.send(new Uint8Array(256 * 1024));
+            } else conn.send(m);
+          });
+        });
+        const victim = await transport.connect({ host: HOST, port: server.port });
+        victim.send(Uint8Array.from([0xff]));
+        await until(() => victim.stats().framesIn > 0 || victim.stats().bytesIn > 256 * 1024, 5000, "server started writing");
+        victim.destroy();
+        await until(() => closes.length === 1, 5000, "server saw the reset");
+        ok(["FW_PEER_CLOSED", "FW_SOCKET_ERROR"].includes(closes[0]?.code as string), `close code ${closes[0]?.code}`);
+        const other = await transport.connect({ host: HOST, port: server.port });
+        const reply = new Promise<Uint8Array>((resolve) => other.once("message", resolve));
+        other.send(Uint8Array.from([1, 2, 3]));
+        sameBytes(await within(reply, 5000, "echo after reset"), Uint8Array.from([1, 2, 3]), "echo");
+        await other.close();
+      });
+    },
+  },
+  {
+    name: "half-close: the client's FIN reaches the server, which still answers",
+    timeoutMs: 10_000,
+    async run({ transport }) {
+      const server = await transport.listen({ host: HOST, port: 0, protocol: "raw", codec: "text", allowHalfOpen: true });
+      await withServer(server, async () => {
+        server.on("connection", (conn) => {
+          const lines: string[] = [];
+          conn.on("message", (m) => lines.push(m));
+          conn.on("end", () => {
+            setTimeout(() => {
+              conn.send(`${lines.length}:${lines.join("|")}`);
+              void conn.close();
+            }, 30);
+          });
+        });
+        const client = await transport.connect({ host: HOST, port: server.port, protocol: "raw", codec: "text" });
+        const replies: string[] = [];
+        client.on("message", (m) => replies.push(m));
+        client.send("a");
+        client.send("b");
+        const info = await within(client.close(), 5000, "client close after the reply"); // FIN, then read until the server's FIN
+        deepEqual(replies, ["2:a|b"], "reply after half-close");
+        equal(info.code, "FW_NORMAL", "close code");
+      });
+    },
+  },
+  {
+    name: "a handshake rejection reaches the client as a typed error",
+    timeoutMs: 10_000,
+    async run({ transport }) {
+      const server = await transport.listen({
+        host: HOST,
+        port: 0,
+        verifyHandshake: (info) => (info.tags.key === "open-sesame" ? true : { code: "NO_KEY", reason: "missing key" }),
+      });
+      await withServer(server, async () => {
+        const error = (await rejectsWith(transport.connect({ host: HOST, port: server.port }), "connect without key")) as Error & {
+          code: string;
+          reasonCode: string;
+          reason: string;
+        };
+        equal(error.name, "HandshakeRejectedError", "error class");
+        equal(error.code, "FW_HANDSHAKE_REJECTED", "code");
+        equal(error.reasonCode, "NO_KEY", "reasonCode");
+        equal(error.reason, "missing key", "reason");
+        const client = await transport.connect({ host: HOST, port: server.port, tags: { key: "open-sesame" } });
+        equal(client.state, "open", "accepted client");
+        await client.close();
+      });
+    },
+  },
+  {
+    name: "heartbeat: a peer that stops answering is closed with FW_HEARTBEAT_TIMEOUT",
+    timeoutMs: 10_000,
+    async run({ transport }) {
+      const server = await transport.listen({ host: HOST, port: 0, heartbeatIntervalMs: 40, heartbeatTimeoutMs: 160 });
+      await withServer(server, async () => {
+        const closes: CloseInfo[] = [];
+        server.on("connection", (conn) => conn.on("close", (info) => closes.push(info)));
+        const peer = await RawPeer.connect(transport, server.port);
+        peer.write(HELLO); // then silence: PINGs go unanswered
+        const t0 = performance.now();
+        await until(() => closes.length === 1, 5000, "stale peer closed");
+        const elapsed = performance.now() - t0;
+        equal(closes[0]?.code, "FW_HEARTBEAT_TIMEOUT", "close code");
+        ok(elapsed >= 150 && elapsed < 2000, `closed after ${Math.round(elapsed)} ms (timeout 160)`);
+        const types = peer.frames().map((f) => f[0]);
+        ok(types.filter((t) => t === 0x04).length >= 2, "the server pinged before giving up");
+        // A well-behaved client on the same server stays up.
+        const client = await transport.connect({ host: HOST, port: server.port });
+        await sleep(400);
+        equal(client.state, "open", "answering client still open");
+        await client.close();
+        await until(() => peer.closeInfo !== undefined, 6000, "stale peer's socket closed");
+      });
+    },
+  },
+  {
+    name: "server graceful close: GOAWAY, queued messages delivered, clients see FW_SHUTDOWN",
+    timeoutMs: 15_000,
+    async run({ transport }) {
+      const server = await transport.listen({ host: HOST, port: 0, codec: "text" });
+      const N = 5000;
+      server.on("connection", (conn) => {
+        for (let i = 0; i < N; i++) conn.send(`m${i}`);
+      });
+      const clients = await Promise.all([0, 1, 2].map(() => transport.connect({ host: HOST, port: server.port, codec: "text" })));
+      const counts = [0, 0, 0];
+      const lasts = ["", "", ""];
+      clients.forEach((c, i) =>
+        c.on("message", (m) => {
+          counts[i] = (counts[i] ?? 0) + 1;
+          lasts[i] = m;
+        }),
+      );
+      await until(() => server.connectionCount === 3, 5000, "three connections");
+      await within(server.close(5000), 10_000, "server.close");
+      const infos = await Promise.all(clients.map((c) => within(c.closed(), 5000, "client closed")));
+      deepEqual(counts, [N, N, N], "every queued message delivered");
+      deepEqual(lasts, [`m${N - 1}`, `m${N - 1}`, `m${N - 1}`], "in order to the last");
+      deepEqual(infos.map((i) => i.code), ["FW_SHUTDOWN", "FW_SHUTDOWN", "FW_SHUTDOWN"], "close codes");
+      equal(server.connectionCount, 0, "no connections left");
+      equal(clients[0]?.send("late"), "closed", "send after close");
+    },
+  },
+  {
+    name: "malformed frame isolation: only the offending connection closes",
+    timeoutMs: 10_000,
+    async run({ transport }) {
+      const server = await transport.listen({ host: HOST, port: 0, maxFrameSize: 4096 });
+      await withServer(server, async () => {
+        const closes: string[] = [];
+        server.on("connection", (conn: Connection<Uint8Array>) => {
+          conn.on("message", (m) => conn.send(m));
+          conn.on("close", (info) => closes.push(info.code));
+        });
+        const good = await transport.connect({ host: HOST, port: server.port });
+        const oversize = await RawPeer.connect(transport, server.port);
+        oversize.write(HELLO);
+        await until(() => oversize.frames().length >= 1, 5000, "WELCOME");
+        oversize.write(Uint8Array.from(u32(1 << 20))); // announces 1 MiB, sends no body
+        const garbage = await RawPeer.connect(transport, server.port);
+        garbage.write(HELLO);
+        garbage.write(typed(0x6f, [1, 2, 3])); // a frame type v1 does not have
+        await until(() => closes.length === 2, 5000, "both bad peers closed");
+        deepEqual([...closes].sort(), ["FW_FRAME_TOO_LARGE", "FW_PROTOCOL_ERROR"], "close codes");
+        const goaway = oversize.frames().at(-1) as Uint8Array;
+        equal(goaway[0], 0x07, "the bad peer got GOAWAY");
+        equal(JSON.parse(decoder.decode(goaway.subarray(1))).code, "FW_FRAME_TOO_LARGE", "GOAWAY code");
+        const reply = new Promise<Uint8Array>((resolve) => good.once("message", resolve));
+        good.send(Uint8Array.from([9, 9]));
+        sameBytes(await within(reply, 5000, "good client echo"), Uint8Array.from([9, 9]), "good client unaffected");
+        equal(server.connectionCount, 1, "one connection left");
+        await good.close();
+      });
+    },
+  },
+  {
+    name: "1,000 connections opened and closed without leaking handles",
+    timeoutMs: 60_000,
+    async run({ transport, openHandles }) {
+      const before = openHandles?.();
+      const server = await transport.listen({ host: HOST, port: 0, heartbeatIntervalMs: 0 });
+      await withServer(server, async () => {
+        server.on("connection", (conn) => conn.on("message", (m) => conn.send(m)));
+        const TOTAL = 1000;
+        const BATCH = 100;
+        const open: Client<Uint8Array>[] = [];
+        for (let i = 0; i < TOTAL; i += BATCH) {
+          const batch = await Promise.all(Array.from({ length: BATCH }, () => transport.connect({ host: HOST, port: server.port, heartbeatIntervalMs: 0 })));
+          open.push(...batch);
+        }
+        await until(() => server.connectionCount === TOTAL, 10_000, `${server.connectionCount}/${TOTAL} connections`);
+        // Every connection carries one round trip.
+        let echoes = 0;
+        for (const [i, c] of open.entries()) {
+          c.once("message", () => echoes++);
+          c.send(Uint8Array.from(u32(i)));
+        }
+        await until(() => echoes === TOTAL, 20_000, `${echoes}/${TOTAL} echoes`);
+        await Promise.all(open.map((c) => c.close()));
+        await until(() => server.connectionCount === 0, 10_000, "server forgot every connection");
+        const stats = server.stats();
+        equal(stats.accepted, TOTAL, "accepted");
+        equal(stats.framesIn, TOTAL, "frames in");
+      });
+      if (before !== undefined && openHandles !== undefined) {
+        await until(() => (openHandles() as number) <= before, 5000, `open handles back to ${before} (now ${openHandles()})`);
+      }
+    },
+  },
+];
