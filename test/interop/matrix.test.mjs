@@ -1,0 +1,57 @@
+// The interop matrix: a server on each runtime with a client on each runtime (3×3), both
+// directions, both protocols. Real processes on 127.0.0.1; each bounded in time.
+import { spawn } from "node:child_process";
+import { strict as assert } from "node:assert";
+import { dirname, join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bin = join(here, "../../node_modules/.bin");
+const command = {
+  bun: (file, args) => [join(bin, "bun"), [file, ...args]],
+  node: (file, args) => [process.execPath, [file, ...args]],
+  deno: (file, args) => [join(bin, "deno"), ["run", "-A", file, ...args]],
+};
+const runtimes = ["bun", "node", "deno"];
+
+function start(runtime, file, args) {
+  const [cmd, argv] = command[runtime](join(here, file), args);
+  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (err += d));
+  const exited = new Promise((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, exited, out: () => out, err: () => err };
+}
+
+async function firstLine(proc, ms) {
+  const deadline = Date.now() + ms;
+  while (!proc.out().includes("\n")) {
+    if (Date.now() > deadline) throw new Error(`no output within ${ms} ms: ${proc.err()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return JSON.parse(proc.out().split("\n")[0]);
+}
+
+for (const serverRuntime of runtimes) {
+  test(`interop: ${serverRuntime} server with bun, node and deno clients`, { timeout: 90_000 }, async () => {
+    const server = start(serverRuntime, "server.mjs", ["60"]);
+    try {
+      const ports = await firstLine(server, 15_000);
+      assert.equal(ports.adapter, serverRuntime);
+      for (const clientRuntime of runtimes) {
+        const client = start(clientRuntime, "client.mjs", [String(ports.framewire), String(ports.raw), serverRuntime]);
+        const code = await client.exited;
+        const verdict = client.out().trim() ? JSON.parse(client.out().trim().split("\n").at(-1)) : { problems: [client.err()] };
+        assert.equal(verdict.adapter, clientRuntime, `${clientRuntime} client ran its own adapter`);
+        assert.deepEqual(verdict.problems, [], `${clientRuntime} → ${serverRuntime}`);
+        assert.equal(code, 0, `${clientRuntime} client exit code; stderr: ${client.err()}`);
+      }
+    } finally {
+      server.child.kill();
+      await server.exited;
+    }
+  });
+}

@@ -1,0 +1,26 @@
+// Interop server: framewire and raw listeners on the runtime that runs this file. Greets every
+// client first (server → client), answers each message with a transformation (client → server →
+// client), prints its ports as one JSON line, and exits after `args[0]` seconds at most.
+import { args, entry, exit, print, runtime } from "./runtime.mjs";
+
+const { listen } = await import(entry);
+const lifetime = Number(args[0] ?? 30) * 1000;
+
+const fw = await listen({ host: "127.0.0.1", port: 0, codec: "json", tags: { runtime } });
+fw.on("connection", (conn) => {
+  conn.send({ hello: runtime, session: conn.sessionId });
+  conn.on("message", (m) => conn.send({ from: runtime, seq: m.seq, echo: m.body }));
+});
+
+const raw = await listen({ host: "127.0.0.1", port: 0, protocol: "raw" });
+raw.on("connection", (conn) => {
+  conn.send(new TextEncoder().encode(`hello from ${runtime}`));
+  // Reverse every payload, so the client can tell the server really read it.
+  conn.on("message", (m) => conn.send(m.slice().reverse()));
+});
+
+print(JSON.stringify({ runtime, framewire: fw.port, raw: raw.port, adapter: fw.adapter.name }));
+setTimeout(async () => {
+  await Promise.all([fw.close(500), raw.close(500)]);
+  exit(0);
+}, lifetime);

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Proves the package as a user gets it: `npm pack`, then three fresh projects install the tarball
+# and run a small echo — Bun (bun add), Node (plain .mjs, plus a TypeScript file type-checked by
+# tsc with @types/node only: no bun-types, no Deno lib), and Deno (an npm: specifier).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+bin="$root/node_modules/.bin"
+work="$(mktemp -d /tmp/framewire-pack.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+
+cd "$root"
+tarball="$work/$(npm pack --silent --pack-destination "$work" | tail -n 1)"
+echo "== packed $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB)"
+
+echo "== Bun project"
+mkdir "$work/bun-app" && cd "$work/bun-app"
+echo '{ "name": "bun-app", "private": true, "type": "module" }' > package.json
+"$bin/bun" add "$tarball" > /dev/null
+cp "$root/test/pack/echo.ts" echo.ts
+timeout 60 "$bin/bun" echo.ts framewire
+timeout 60 "$bin/bun" echo.ts framewire/bun
+
+echo "== Node project"
+mkdir "$work/node-app" && cd "$work/node-app"
+echo '{ "name": "node-app", "private": true, "type": "module" }' > package.json
+npm install --silent --no-audit --no-fund "$tarball" typescript@5.9.3 @types/node@20 > /dev/null
+cp "$root/test/pack/echo.mjs" echo.mjs
+timeout 60 node echo.mjs framewire
+timeout 60 node echo.mjs framewire/node
+cp "$root/test/pack/typed.ts" typed.ts
+cat > tsconfig.json <<'JSON'
+{ "compilerOptions": { "target": "ES2022", "module": "NodeNext", "moduleResolution": "NodeNext",
+  "strict": true, "noEmit": true, "skipLibCheck": false, "types": ["node"] }, "files": ["typed.ts"] }
+JSON
+./node_modules/.bin/tsc -p tsconfig.json
+echo "tsc: typed.ts type-checks against framewire/node with @types/node only"
+
+echo "== Deno project"
+mkdir "$work/deno-app" && cd "$work/deno-app"
+echo '{ "name": "deno-app", "private": true, "type": "module" }' > package.json
+npm install --silent --no-audit --no-fund "$tarball" > /dev/null
+echo '{ "nodeModulesDir": "manual" }' > deno.json
+cp "$root/test/pack/echo.deno.ts" main.ts
+timeout 60 "$bin/deno" run -A main.ts npm:framewire
+timeout 60 "$bin/deno" run -A main.ts npm:framewire/deno
+echo "== pack check: all three projects ran"
