@@ -1,5 +1,9 @@
-import { Decoder, Encoder } from "cbor-x";
+// The ./encode and ./decode entries are cbor-x's pure JavaScript build: its native string
+// decoder (cbor-extract) mis-decodes non-ASCII strings and can crash the process under Bun.
+import { Decoder } from "cbor-x/decode";
+import { Encoder } from "cbor-x/encode";
 import { CodecError } from "../errors.ts";
+import { assertWellFormedCbor } from "./cbor-wellformed.ts";
 import type { Codec } from "./codec.ts";
 
 /**
@@ -20,8 +24,8 @@ export function cborCodec<T = unknown>(): Codec<T> {
       }
     },
     decode(bytes: Uint8Array): T {
-      if (bytes.length === 0) throw new CodecError("empty payload is not CBOR");
       try {
+        assertWellFormedCbor(bytes);
         return decoder.decode(bytes) as T;
       } catch (error) {
         throw new CodecError("payload is not valid CBOR", { cause: error });

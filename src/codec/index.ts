@@ -29,7 +29,7 @@ export function resolveCodec<T>(option: CodecName | Codec<T> | undefined): Codec
   if (option === "text") return textCodec as unknown as Codec<T>;
   if (option === "json") return jsonCodec<T>();
   if (option === "cbor") return cborCodec<T>();
-  if (typeof option === "object" && typeof option.encode === "function" && typeof option.decode === "function") {
+  if (typeof option === "object" && option !== null && typeof option.encode === "function" && typeof option.decode === "function") {
     return option;
   }
   throw new InvalidOptionError(`codec must be "buffer", "text", "json", "cbor" or { encode, decode }`);

@@ -48,9 +48,7 @@ export class DelimiterFramer implements Framer {
     // A delimiter inside the payload would split it into two frames on the other side.
     // The framewire envelope always uses length-prefixed frames; only raw mode reaches here.
     if (prefix >= 0) throw new InvalidOptionError("delimiter framing carries no type prefix");
-    if (indexOf(payload, 0, payload.length, this.delimiter) >= 0) {
-      throw new CodecError("payload contains the frame delimiter");
-    }
+    if (this.#splits(payload)) throw new CodecError("payload contains the frame delimiter");
     let at = offset;
     target.set(payload, at);
     at += payload.length;
@@ -66,6 +64,25 @@ export class DelimiterFramer implements Framer {
 
   createDecoder(): FrameDecoder {
     return new DelimiterDecoder(this.delimiter, this.maxLineLength);
+  }
+
+  /**
+   * True when the receiver would not see `payload` as one frame: the delimiter occurs inside it,
+   * or begins in its tail and ends inside the delimiter we append ("abc\r\n" + "\r\n\r\n").
+   */
+  #splits(payload: Uint8Array): boolean {
+    const d = this.delimiter;
+    if (indexOf(payload, 0, payload.length, d) >= 0) return true;
+    for (let k = Math.min(d.length - 1, payload.length); k > 0; k--) {
+      // Does the delimiter start k bytes before the end of the payload?
+      let match = true;
+      for (let j = 0; j < d.length && match; j++) {
+        const at = payload.length - k + j;
+        match = (at < payload.length ? payload[at] : d[at - payload.length]) === d[j];
+      }
+      if (match) return true;
+    }
+    return false;
   }
 }
 

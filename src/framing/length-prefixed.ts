@@ -131,6 +131,8 @@ class LengthPrefixedDecoder extends DecoderBase {
   /** Header bytes of a header split across chunks. */
   readonly #headerStash = new Uint8Array(5);
   #headerStashLength = 0;
+  /** Bytes the last `#readHeader` consumed (varints may be padded, so not derivable from the value). */
+  #headerLength = 0;
   /** Body being assembled across chunks, and how much of it is filled. */
   #partial: Uint8Array | null = null;
   #partialFilled = 0;
@@ -205,7 +207,7 @@ class LengthPrefixedDecoder extends DecoderBase {
           this.#headerStashLength = length - pos;
           return length;
         }
-        headerLength = width === 0 ? varintLength(size) : width;
+        headerLength = this.#headerLength;
       }
       const start = pos + headerLength;
       const end = start + size;
@@ -248,8 +250,10 @@ class LengthPrefixedDecoder extends DecoderBase {
         if (i >= 5) throw new MalformedFrameError("varint length header longer than 5 bytes");
       }
       if (size > MAX_U32) throw new MalformedFrameError(`varint length ${size} exceeds 32 bits`);
+      this.#headerLength = i;
     } else {
       if (available < width) return -1;
+      this.#headerLength = width;
       if (width === 1) size = bytes[at] as number;
       else if (width === 2) {
         size = this.#little
