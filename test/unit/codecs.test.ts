@@ -332,3 +332,32 @@ describe("resolveCodec", () => {
     expectThrows(() => resolveCodec(null as never), InvalidOptionError, "FW_INVALID_OPTION");
   });
 });
+
+describe("cbor well-formedness (RFC 8949 Appendix C)", () => {
+  const cbor = cborCodec();
+  test("indefinite-length items with their break decode", () => {
+    expect(cbor.decode(u8(0x9f, 0x01, 0x02, 0xff))).toEqual([1, 2]); // [_ 1, 2]
+    expect(cbor.decode(u8(0xbf, 0x61, 0x61, 0x01, 0xff))).toEqual({ a: 1 }); // {_ "a": 1}
+    // Well-formed, but cbor-x does not decode indefinite-length strings: still a CodecError, not a crash.
+    expectThrows(() => cbor.decode(u8(0x7f, 0x61, 0x68, 0x61, 0x69, 0xff)), CodecError, "FW_CODEC_ERROR");
+  });
+  test.each([
+    ["a break inside a definite array", [0x82, 0xff, 0x01]],
+    ["a break as a map value", [0xa1, 0x61, 0x61, 0xff]],
+    ["a break inside a definite array of one", [0x81, 0xff]],
+    ["reserved additional information 28", [0x1c]],
+    ["an indefinite string with a chunk of another type", [0x7f, 0x41, 0x00, 0xff]],
+    ["an indefinite integer", [0x1f]],
+    ["a badly encoded simple value", [0xf8, 0x10]],
+    ["a definite array longer than the payload", [0x9a, 0xff, 0xff, 0xff, 0xff, 0x01]],
+    ["a byte string longer than the payload", [0x5a, 0x00, 0x01, 0x00, 0x00, 0x01]],
+    ["an unterminated indefinite array", [0x9f, 0x01]],
+    ["trailing bytes after the item", [0x01, 0x02]],
+  ])("%s is a CodecError", (_what, bytes) => {
+    expectThrows(() => cbor.decode(Uint8Array.from(bytes)), CodecError, "FW_CODEC_ERROR");
+  });
+  test("deep nesting is a CodecError, not a crash", () => {
+    const deep = new Uint8Array(200_000).fill(0x81);
+    expectThrows(() => cbor.decode(deep), CodecError, "FW_CODEC_ERROR");
+  });
+});
