@@ -19,6 +19,10 @@ echo '{ "name": "bun-app", "private": true, "type": "module" }' > package.json
 cp "$root/test/pack/echo.ts" echo.ts
 timeout 60 "$bin/bun" echo.ts framewire
 timeout 60 "$bin/bun" echo.ts framewire/bun
+node "$root/test/pack/readme-example.mjs" "$root/README.md" bun > readme.ts
+timeout 60 "$bin/bun" readme.ts | tee readme.out
+grep -q 'hello: "world"' readme.out
+grep -q "} via bun" readme.out
 
 echo "== Node project"
 mkdir "$work/node-app" && cd "$work/node-app"
@@ -27,6 +31,9 @@ npm install --silent --no-audit --no-fund "$tarball" typescript@5.9.3 @types/nod
 cp "$root/test/pack/echo.mjs" echo.mjs
 timeout 60 node echo.mjs framewire
 timeout 60 node echo.mjs framewire/node
+node "$root/test/pack/readme-example.mjs" "$root/README.md" node > readme.mjs
+timeout 60 node readme.mjs | tee readme.out
+grep -q "HELLO FROM NODE via node" readme.out
 cp "$root/test/pack/typed.ts" typed.ts
 cat > tsconfig.json <<'JSON'
 { "compilerOptions": { "target": "ES2022", "module": "NodeNext", "moduleResolution": "NodeNext",
@@ -43,4 +50,8 @@ echo '{ "nodeModulesDir": "manual" }' > deno.json
 cp "$root/test/pack/echo.deno.ts" main.ts
 timeout 60 "$bin/deno" run -A main.ts npm:framewire
 timeout 60 "$bin/deno" run -A main.ts npm:framewire/deno
+node "$root/test/pack/readme-example.mjs" "$root/README.md" deno > readme.ts
+timeout 60 "$bin/deno" run -A readme.ts | tee readme.out
+grep -q "3, 2, 1 \] via deno" readme.out
+echo "README examples: the Bun, Node and Deno blocks ran as written"
 echo "== pack check: all three projects ran"
