@@ -15,6 +15,7 @@ import type {
   SocketAdapter,
   SocketHandlers,
 } from "../../src/adapter.ts";
+import { abortable } from "../abortable.ts";
 import { SocketError } from "../../src/errors.ts";
 
 // Structural view of the Bun APIs used here, so this file type-checks without bun-types.
@@ -219,22 +220,4 @@ export class BunAdapter implements SocketAdapter {
       throw new SocketError("connection closed while opening", { cause: context.error });
     }
   }
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }

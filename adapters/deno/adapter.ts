@@ -18,6 +18,7 @@ import type {
   SocketAdapter,
   SocketHandlers,
 } from "../../src/adapter.ts";
+import { abortable } from "../abortable.ts";
 import { SocketError, UnsupportedError } from "../../src/errors.ts";
 
 // Structural view of the Deno APIs used here, so this file type-checks without Deno's lib.
@@ -445,22 +446,4 @@ export class DenoAdapter implements SocketAdapter {
       throw new SocketError(`connection to ${where} failed while opening: ${message(error)}`, { cause: error });
     }
   }
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }

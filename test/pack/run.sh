@@ -16,9 +16,9 @@ echo "== Bun project"
 mkdir "$work/bun-app" && cd "$work/bun-app"
 echo '{ "name": "bun-app", "private": true, "type": "module" }' > package.json
 "$bin/bun" add "$tarball" > /dev/null
-cp "$root/test/pack/echo.ts" echo.ts
-timeout 60 "$bin/bun" echo.ts framewire
-timeout 60 "$bin/bun" echo.ts framewire/bun
+cp "$root/test/pack/echo.mjs" echo.mjs
+timeout 60 "$bin/bun" echo.mjs framewire
+timeout 60 "$bin/bun" echo.mjs framewire/bun
 node "$root/test/pack/readme-example.mjs" "$root/README.md" bun > readme.ts
 timeout 60 "$bin/bun" readme.ts | tee readme.out
 grep -q 'hello: "world"' readme.out
@@ -47,9 +47,9 @@ mkdir "$work/deno-app" && cd "$work/deno-app"
 echo '{ "name": "deno-app", "private": true, "type": "module" }' > package.json
 npm install --silent --no-audit --no-fund "$tarball" > /dev/null
 echo '{ "nodeModulesDir": "manual" }' > deno.json
-cp "$root/test/pack/echo.deno.ts" main.ts
-timeout 60 "$bin/deno" run -A main.ts npm:framewire
-timeout 60 "$bin/deno" run -A main.ts npm:framewire/deno
+cp "$root/test/pack/echo.mjs" echo.mjs
+timeout 60 "$bin/deno" run -A echo.mjs npm:framewire
+timeout 60 "$bin/deno" run -A echo.mjs npm:framewire/deno
 node "$root/test/pack/readme-example.mjs" "$root/README.md" deno > readme.ts
 timeout 60 "$bin/deno" run -A readme.ts | tee readme.out
 grep -q "3, 2, 1 \] via deno" readme.out
