@@ -9,10 +9,32 @@
  */
 import type { Client, CloseInfo, Connection, Server, Transport } from "../../src/index.ts";
 
+/**
+ * What a runner gives each scenario. Only `transport` is required. The other facilities are
+ * optional so a third-party runner can start small, but a scenario that needs a facility the
+ * runner omits FAILS with "runner does not provide …" (see {@link need}); it never passes
+ * silently. The three bundled runners provide all of them.
+ */
 export interface ConformanceContext {
   transport: Transport;
   /** Open handles/resources of the process, where the runtime can count them (leak check). */
   openHandles?: () => number;
+  /**
+   * A fresh, unused path inside a temporary directory, e.g. for a Unix domain socket. The runner
+   * creates the directory and removes it (with everything in it) after the scenario.
+   */
+  tempPath?: (name: string) => string;
+  /**
+   * A loopback TCP listener (127.0.0.1) that never accepts and whose accept queue is full, so a
+   * connect to `port` hangs until the connector gives up. `close()` stops it; the runner also
+   * stops it (and waits for that) after the scenario if the scenario did not.
+   */
+  neverAcceptingPort?: () => Promise<NeverAcceptingPort>;
+}
+
+export interface NeverAcceptingPort {
+  readonly port: number;
+  close(): void;
 }
 
 export interface Scenario {
@@ -53,10 +75,18 @@ function sameBytes(a: Uint8Array, b: Uint8Array, what: string): void {
   }
 }
 
+/** The runner facility `name`, or a failure saying the runner does not provide it. */
+function need<K extends keyof ConformanceContext>(ctx: ConformanceContext, name: K): NonNullable<ConformanceContext[K]> {
+  const facility = ctx[name];
+  if (facility === undefined) throw new AssertionFailed(`runner does not provide ${String(name)}: this scenario cannot run without it`);
+  return facility as NonNullable<ConformanceContext[K]>;
+}
+
 async function rejectsWith(promise: Promise<unknown>, what: string): Promise<Error & { code?: string }> {
   try {
     await promise;
   } catch (error) {
+    if (error instanceof AssertionFailed) throw error; // e.g. within() gave up: report that, not a wrong code
     return error as Error & { code?: string };
   }
   throw new AssertionFailed(`${what}: expected a rejection`);
@@ -152,6 +182,24 @@ async function withServer<T>(server: Server<T>, body: (server: Server<T>) => Pro
   }
 }
 
+/** Sends three messages (3 B, 11 B, 64 KiB) and checks they come back byte-exact and in order. */
+async function echoThree(client: Client<Uint8Array>, what: string): Promise<void> {
+  const big = new Uint8Array(64 * 1024);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7 + 1) & 0xff;
+  const sent = [Uint8Array.from([1, 2, 3]), sequenced(7), big];
+  const back: Uint8Array[] = [];
+  client.on("message", (m) => back.push(m.slice()));
+  for (const m of sent) client.send(m);
+  await until(() => back.length >= sent.length, 5000, `${what}: ${back.length}/${sent.length} echoes`);
+  equal(back.length, sent.length, `${what}: echo count`);
+  sent.forEach((m, i) => sameBytes(back[i] as Uint8Array, m, `${what}: echo ${i}`));
+}
+
+function describe(error: unknown): string {
+  const e = error as { name?: string; code?: string; message?: string };
+  return `${e?.name ?? "?"} ${e?.code ?? ""} ${e?.message ?? String(error)}`.trim();
+}
+
 function sequenced(i: number): Uint8Array {
   const body = new Uint8Array(4 + (i % 97));
   body.set(u32(i), 0);
@@ -171,6 +219,8 @@ export const scenarios: Scenario[] = [
         await withServer(server, async () => {
           server.on("connection", (conn) => conn.on("message", (m) => conn.send(m)));
           const client = await transport.connect({ host: HOST, port: server.port, protocol });
+          if (protocol === "raw") equal(client.sessionId, "", "raw: no session id");
+          else ok(typeof client.sessionId === "string" && client.sessionId.length > 0, `framewire: session id "${client.sessionId}"`);
           const N = 20_000;
           let next = 0;
           let failure = "";
@@ -387,7 +437,9 @@ export const scenarios: Scenario[] = [
     async run({ transport }) {
       const server = await transport.listen({ host: HOST, port: 0, codec: "text" });
       const N = 5000;
+      const serverSideCodes: string[] = [];
       server.on("connection", (conn) => {
+        conn.on("close", (info) => serverSideCodes.push(info.code));
         for (let i = 0; i < N; i++) conn.send(`m${i}`);
       });
       const clients = await Promise.all([0, 1, 2].map(() => transport.connect({ host: HOST, port: server.port, codec: "text" })));
@@ -405,8 +457,17 @@ export const scenarios: Scenario[] = [
       deepEqual(counts, [N, N, N], "every queued message delivered");
       deepEqual(lasts, [`m${N - 1}`, `m${N - 1}`, `m${N - 1}`], "in order to the last");
       deepEqual(infos.map((i) => i.code), ["FW_SHUTDOWN", "FW_SHUTDOWN", "FW_SHUTDOWN"], "close codes");
+      deepEqual(infos.map((i) => i.remote), [true, true, true], "the clients saw a remote close");
+      await until(() => serverSideCodes.length === 3, 5000, `${serverSideCodes.length}/3 server-side closes`);
+      deepEqual(serverSideCodes, ["FW_SHUTDOWN", "FW_SHUTDOWN", "FW_SHUTDOWN"], "server-side close codes");
       equal(server.connectionCount, 0, "no connections left");
       equal(clients[0]?.send("late"), "closed", "send after close");
+      // The listening socket is gone too.
+      const late = await rejectsWith(
+        within(transport.connect({ host: HOST, port: server.port, connectTimeoutMs: 2000 }), 5000, "connect after server.close"),
+        "connect after server.close",
+      );
+      equal(late.code, "FW_SOCKET_ERROR", `connect after server.close (${describe(late)})`);
     },
   },
   {
@@ -473,6 +534,134 @@ export const scenarios: Scenario[] = [
       if (before !== undefined && openHandles !== undefined) {
         await until(() => (openHandles() as number) <= before, 5000, `open handles back to ${before} (now ${openHandles()})`);
       }
+    },
+  },
+  {
+    name: "IPv6 loopback: echo over ::1, both protocols, ::1 on both ends",
+    timeoutMs: 10_000,
+    async run({ transport }) {
+      for (const protocol of ["framewire", "raw"] as const) {
+        let server: Server<Uint8Array>;
+        try {
+          server = await transport.listen({ host: "::1", port: 0, protocol });
+        } catch (error) {
+          throw new AssertionFailed(
+            `listen on ::1 failed (${describe(error)}); capabilities.ipv6 = ${transport.adapter.capabilities.ipv6}. Does this host have an IPv6 loopback?`,
+          );
+        }
+        await withServer(server, async () => {
+          equal(server.host, "::1", `${protocol}: server.host`);
+          ok(server.port > 0, `${protocol}: server.port ${server.port} > 0`);
+          const remotes: string[] = [];
+          server.on("connection", (conn) => {
+            remotes.push(conn.remoteAddress);
+            conn.on("message", (m) => conn.send(m));
+          });
+          const client = await transport.connect({ host: "::1", port: server.port, protocol });
+          await echoThree(client, `::1 ${protocol}`);
+          equal(client.remoteAddress, "::1", `${protocol}: client.remoteAddress`);
+          deepEqual(remotes, ["::1"], `${protocol}: server-side remoteAddress`);
+          await client.close();
+        });
+      }
+    },
+  },
+  {
+    name: "Unix domain socket: echo over a path, both protocols; server.port is 0",
+    timeoutMs: 10_000,
+    async run(ctx) {
+      const { transport } = ctx;
+      const tempPath = need(ctx, "tempPath");
+      if (!transport.adapter.capabilities.unixSockets) {
+        // An adapter without Unix sockets must refuse a path, not ignore it and bind TCP.
+        const listenError = await rejectsWith(transport.listen({ path: tempPath("refused.sock") }), "listen on a path");
+        equal(listenError.code, "FW_UNSUPPORTED", `listen on a path without unixSockets (${describe(listenError)})`);
+        const connectError = await rejectsWith(transport.connect({ path: tempPath("refused.sock") }), "connect to a path");
+        equal(connectError.code, "FW_UNSUPPORTED", `connect to a path without unixSockets (${describe(connectError)})`);
+        return;
+      }
+      for (const protocol of ["framewire", "raw"] as const) {
+        const path = tempPath(`${protocol}.sock`);
+        const server = await transport.listen({ path, protocol });
+        await withServer(server, async () => {
+          equal(server.port, 0, `${protocol}: server.port of a Unix socket server`);
+          let accepted = 0;
+          server.on("connection", (conn) => {
+            accepted++;
+            conn.on("message", (m) => conn.send(m));
+          });
+          const client = await transport.connect({ path, protocol });
+          await echoThree(client, `unix ${protocol}`);
+          equal(accepted, 1, `${protocol}: connections accepted`);
+          const info = await within(client.close(), 5000, `unix ${protocol}: client.close`);
+          equal(info.code, "FW_NORMAL", `${protocol}: close code`);
+        });
+      }
+    },
+  },
+  {
+    name: "connection refused rejects with FW_SOCKET_ERROR (SocketError)",
+    timeoutMs: 10_000,
+    async run({ transport }) {
+      // A port that was just free: listen on 0, note the port, close.
+      const gone = await transport.listen({ host: HOST, port: 0 });
+      const port = gone.port;
+      await gone.close();
+      const error = await rejectsWith(
+        within(transport.connect({ host: HOST, port, connectTimeoutMs: 5000 }), 8000, `connect to closed port ${port}`),
+        `connect to closed port ${port}`,
+      );
+      equal(error.code, "FW_SOCKET_ERROR", `code (${describe(error)})`);
+      equal(error.name, "SocketError", "error class");
+    },
+  },
+  {
+    name: "connect timeout: a listener that never accepts gives FW_CONNECT_TIMEOUT after connectTimeoutMs, leaving nothing behind",
+    timeoutMs: 15_000,
+    async run(ctx) {
+      const { transport, openHandles } = ctx;
+      const never = await need(ctx, "neverAcceptingPort")();
+      try {
+        const before = openHandles?.();
+        const t0 = performance.now();
+        const error = await rejectsWith(
+          within(transport.connect({ host: HOST, port: never.port, connectTimeoutMs: 250 }), 5000, "connect to a never-accepting listener"),
+          "connect to a never-accepting listener",
+        );
+        const elapsed = performance.now() - t0;
+        equal(error.code, "FW_CONNECT_TIMEOUT", `code (${describe(error)})`);
+        equal(error.name, "ConnectTimeoutError", "error class");
+        equal((error as { timeoutMs?: number }).timeoutMs, 250, "error.timeoutMs");
+        ok(elapsed >= 240 && elapsed <= 1500, `rejected after ${Math.round(elapsed)} ms (connectTimeoutMs 250; expected 240-1500)`);
+        if (before !== undefined && openHandles !== undefined) {
+          await until(() => openHandles() <= before, 3000, `open handles back to ${before} after the timeout (now ${openHandles()})`);
+        }
+      } finally {
+        never.close();
+      }
+    },
+  },
+  {
+    name: "adapter identity: server, client and server-side connection all run on the transport's adapter",
+    timeoutMs: 10_000,
+    async run({ transport }) {
+      const expected = transport.adapter.name;
+      ok(["bun", "node", "deno", "native"].includes(expected), `adapter name "${expected}"`);
+      const server = await transport.listen({ host: HOST, port: 0 });
+      await withServer(server, async () => {
+        let serverSide: Connection<Uint8Array> | undefined;
+        server.on("connection", (conn) => (serverSide = conn));
+        const client = await transport.connect({ host: HOST, port: server.port });
+        await until(() => serverSide !== undefined, 5000, "server-side connection");
+        const conn = serverSide as Connection<Uint8Array>;
+        equal(server.adapter.name, expected, "server.adapter.name");
+        equal(client.adapter.name, expected, "client.adapter.name");
+        equal(conn.adapter.name, expected, "connection.adapter.name");
+        ok(server.adapter === transport.adapter, "server.adapter is the transport's adapter object");
+        ok(client.adapter === transport.adapter, "client.adapter is the transport's adapter object");
+        ok(conn.adapter === transport.adapter, "connection.adapter is the transport's adapter object");
+        await client.close();
+      });
     },
   },
 ];
