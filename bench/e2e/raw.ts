@@ -1,0 +1,452 @@
+/**
+ * The ceiling: raw `Bun.listen` / `Bun.connect` with hand-written u32 big-endian length framing,
+ * written the way a careful user would write it without framewire:
+ * - the one-way sender fills ~64 KiB batches (header + payload copy per frame) and writes each
+ *   batch with one `write`; a short write keeps the rest and waits for `drain`;
+ * - the receiver parses chunks in place, hands each frame that lies inside a chunk to the
+ *   consumer as a zero-copy subarray, and copies only frames that straddle chunks;
+ * - request/response traffic does one `write` per frame, as any echo server would.
+ */
+import {
+  Checker,
+  latency,
+  emit,
+  emitAndExit,
+  makePayload,
+  MAX_FRAME,
+  RAW_HEADER,
+  readU32,
+  type RunConfig,
+  tailMs,
+  Window,
+  writeU32,
+} from "./common.ts";
+
+// Structural view of the Bun socket API used here (bench/ is outside the typechecked tree).
+interface BunSocket<D = unknown> {
+  data: D;
+  write(bytes: Uint8Array): number;
+  end(): void;
+  terminate(): void;
+  setNoDelay(on?: boolean): boolean;
+}
+interface SocketHandler<D> {
+  binaryType: "uint8array";
+  open?(socket: BunSocket<D>): void;
+  data(socket: BunSocket<D>, chunk: Uint8Array): void;
+  drain?(socket: BunSocket<D>): void;
+  end?(socket: BunSocket<D>): void;
+  close?(socket: BunSocket<D>, error?: Error): void;
+  error?(socket: BunSocket<D>, error: Error): void;
+  connectError?(socket: BunSocket<D>, error: Error): void;
+}
+declare const Bun: {
+  listen<D>(options: { hostname: string; port: number; socket: SocketHandler<D> }): { port: number; stop(force?: boolean): void };
+  connect<D>(options: { hostname: string; port: number; data?: D; socket: SocketHandler<D> }): Promise<BunSocket<D>>;
+};
+
+/** u32 BE length-prefixed parser: in place for whole frames, one copy for straddling ones. */
+export class FrameParser {
+  readonly #onFrame: (frame: Uint8Array) => void;
+  readonly #header = new Uint8Array(RAW_HEADER);
+  #headerLength = 0;
+  #partial: Uint8Array | null = null;
+  #filled = 0;
+
+  constructor(onFrame: (frame: Uint8Array) => void) {
+    this.#onFrame = onFrame;
+  }
+
+  push(chunk: Uint8Array): void {
+    const length = chunk.length;
+    let pos = 0;
+    if (this.#headerLength > 0) {
+      const header = this.#header;
+      while (this.#headerLength < RAW_HEADER && pos < length) header[this.#headerLength++] = chunk[pos++] as number;
+      if (this.#headerLength < RAW_HEADER) return;
+      this.#headerLength = 0;
+      const size = readU32(header, 0);
+      if (size > MAX_FRAME) throw new Error(`frame of ${size} bytes exceeds ${MAX_FRAME}`);
+      this.#partial = new Uint8Array(size);
+      this.#filled = 0;
+    }
+    if (this.#partial !== null) {
+      const partial = this.#partial;
+      const take = Math.min(partial.length - this.#filled, length - pos);
+      partial.set(chunk.subarray(pos, pos + take), this.#filled);
+      this.#filled += take;
+      pos += take;
+      if (this.#filled < partial.length) return;
+      this.#partial = null;
+      this.#onFrame(partial);
+    }
+    while (pos + RAW_HEADER <= length) {
+      const size =
+        (((chunk[pos] as number) << 24) | ((chunk[pos + 1] as number) << 16) | ((chunk[pos + 2] as number) << 8) | (chunk[pos + 3] as number)) >>>
+        0;
+      if (size > MAX_FRAME) throw new Error(`frame of ${size} bytes exceeds ${MAX_FRAME}`);
+      const start = pos + RAW_HEADER;
+      const end = start + size;
+      if (end > length) {
+        const partial = new Uint8Array(size);
+        partial.set(chunk.subarray(start, length), 0);
+        this.#partial = partial;
+        this.#filled = length - start;
+        return;
+      }
+      pos = end;
+      this.#onFrame(chunk.subarray(start, end));
+    }
+    if (pos < length) {
+      this.#header.set(chunk.subarray(pos, length), 0);
+      this.#headerLength = length - pos;
+    }
+  }
+}
+
+/** Writes that keep (a copy of) what the socket did not take, and retry it on drain. */
+class Writer {
+  readonly #socket: BunSocket<never>;
+  readonly #pending: Uint8Array[] = [];
+
+  constructor(socket: BunSocket<never>) {
+    this.#socket = socket;
+  }
+
+  get idle(): boolean {
+    return this.#pending.length === 0;
+  }
+
+  /** `bytes` may be reused by the caller after this returns. */
+  write(bytes: Uint8Array): void {
+    if (this.#pending.length > 0) {
+      this.#pending.push(bytes.slice());
+      return;
+    }
+    const n = this.#socket.write(bytes);
+    if (n < bytes.length) this.#pending.push(bytes.slice(Math.max(n, 0)));
+  }
+
+  drain(): void {
+    const pending = this.#pending;
+    while (pending.length > 0) {
+      const bytes = pending[0] as Uint8Array;
+      const n = this.#socket.write(bytes);
+      if (n < bytes.length) {
+        pending[0] = bytes.subarray(Math.max(n, 0));
+        return;
+      }
+      pending.shift();
+    }
+  }
+}
+
+// ───────────────────────── server ─────────────────────────
+
+export async function rawServer(cfg: RunConfig): Promise<void> {
+  if (cfg.kind === "oneway") sinkServer(cfg);
+  else echoServer(cfg);
+}
+
+function sinkServer(cfg: RunConfig): void {
+  const checker = new Checker(cfg.size);
+  const parser = new FrameParser((m) => checker.check(m));
+  const window = new Window();
+  let first = true;
+  let done = false;
+  let failure: string | undefined;
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    server.stop(true);
+    emitAndExit("result", {
+      role: "server",
+      received: checker.count,
+      errors: checker.errors,
+      firstError: checker.firstError ?? failure,
+      windowComplete: window.ended,
+      ...window.summary(),
+    });
+  };
+  const server = Bun.listen<undefined>({
+    hostname: cfg.host,
+    port: 0,
+    socket: {
+      binaryType: "uint8array",
+      open(socket) {
+        socket.setNoDelay(true);
+        // The window is timed from the connection, as for framewire (whose server sees connections, not chunks).
+        if (first) {
+          first = false;
+          window.schedule(cfg.warmupMs, cfg.durationMs, () => checker.count);
+        }
+      },
+      data(_socket, chunk) {
+        try {
+          parser.push(chunk);
+        } catch (error) {
+          failure = String(error);
+          finish();
+        }
+      },
+      end(socket) {
+        socket.end();
+        finish();
+      },
+      close() {
+        finish();
+      },
+      error(_socket, error) {
+        failure = String(error);
+      },
+    },
+  });
+  emit("listening", { port: server.port });
+}
+
+interface EchoState {
+  parser: FrameParser;
+  writer: Writer;
+}
+
+function echoServer(cfg: RunConfig): void {
+  let echoed = 0;
+  let closed = 0;
+  let failure: string | undefined;
+  const expected = cfg.kind === "conns" ? cfg.conns : 1;
+  const server = Bun.listen<EchoState>({
+    hostname: cfg.host,
+    port: 0,
+    socket: {
+      binaryType: "uint8array",
+      open(socket) {
+        socket.setNoDelay(true);
+        const writer = new Writer(socket as BunSocket<never>);
+        const out = new Uint8Array(RAW_HEADER + cfg.size);
+        socket.data = {
+          writer,
+          parser: new FrameParser((m) => {
+            // Echo: a fresh frame with the same payload, one write.
+            const frame = m.length + RAW_HEADER === out.length ? out : new Uint8Array(RAW_HEADER + m.length);
+            writeU32(frame, 0, m.length);
+            frame.set(m, RAW_HEADER);
+            writer.write(frame);
+            echoed++;
+          }),
+        };
+      },
+      data(socket, chunk) {
+        try {
+          socket.data.parser.push(chunk);
+        } catch (error) {
+          failure = String(error);
+          socket.terminate();
+        }
+      },
+      drain(socket) {
+        socket.data.writer.drain();
+      },
+      end(socket) {
+        socket.end();
+      },
+      close() {
+        if (++closed === expected) {
+          server.stop(true);
+          emitAndExit("result", { role: "server", echoed, errors: failure ? 1 : 0, firstError: failure });
+        }
+      },
+      error(_socket, error) {
+        failure = String(error);
+      },
+    },
+  });
+  emit("listening", { port: server.port });
+}
+
+// ───────────────────────── client ─────────────────────────
+
+export async function rawClient(cfg: RunConfig): Promise<void> {
+  if (cfg.kind === "oneway") await sender(cfg);
+  else await requester(cfg);
+}
+
+/** One-way sender: ~64 KiB batches, one write each, until the deadline. */
+async function sender(cfg: RunConfig): Promise<void> {
+  const size = cfg.size;
+  const payload = makePayload(size);
+  const frameLength = RAW_HEADER + size;
+  const perBatch = Math.max(1, Math.floor((64 * 1024) / frameLength));
+  const batch = new Uint8Array(perBatch * frameLength);
+  let pending: Uint8Array | null = null;
+  let seq = 0;
+  let stopping = false;
+  let ended = false;
+  let t0 = 0;
+  let deadline = Number.POSITIVE_INFINITY;
+  let failure: string | undefined;
+
+  const pump = (): void => {
+    for (;;) {
+      if (pending !== null) {
+        const n = socket.write(pending);
+        if (n < 0) return;
+        if (n < pending.length) {
+          pending = pending.subarray(n);
+          return;
+        }
+        pending = null;
+      }
+      if (stopping || performance.now() >= deadline) {
+        stopping = true;
+        if (!ended) {
+          ended = true;
+          socket.end();
+        }
+        return;
+      }
+      let at = 0;
+      for (let i = 0; i < perBatch; i++) {
+        writeU32(batch, at, size);
+        batch.set(payload, at + RAW_HEADER);
+        writeU32(batch, at + RAW_HEADER, seq++);
+        at += frameLength;
+      }
+      const n = socket.write(batch);
+      if (n < 0) return;
+      if (n < at) {
+        pending = batch.subarray(n, at);
+        return;
+      }
+    }
+  };
+
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+  const handler: SocketHandler<undefined> = {
+    binaryType: "uint8array",
+    data() {},
+    drain() {
+      pump();
+    },
+    close() {
+      resolveClosed();
+    },
+    error(_socket, error) {
+      failure = String(error);
+    },
+  };
+  const socket = await Bun.connect<undefined>({ hostname: cfg.host, port: cfg.port, socket: handler });
+  socket.setNoDelay(true);
+  t0 = performance.now();
+  deadline = t0 + cfg.warmupMs + cfg.durationMs + tailMs(cfg);
+  setTimeout(() => (stopping = true), deadline - t0);
+  pump();
+  await closed;
+  emitAndExit("result", { role: "client", sent: seq, seconds: (performance.now() - t0) / 1000, errors: failure ? 1 : 0, firstError: failure });
+}
+
+interface ReqState {
+  parser: FrameParser;
+  writer: Writer;
+}
+
+/** pingpong (1 connection) and conns (N connections): one message in flight per connection. */
+async function requester(cfg: RunConfig): Promise<void> {
+  const size = cfg.size;
+  const payload = makePayload(size);
+  const connCount = cfg.kind === "conns" ? cfg.conns : 1;
+  const window = new Window();
+  const rtts = new Float64Array(cfg.kind === "pingpong" ? cfg.rounds : 0);
+  const totalRounds = cfg.warmupRounds + cfg.rounds;
+  let total = 0;
+  let running = true;
+  let closedCount = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+
+  const handler: SocketHandler<ReqState> = {
+    binaryType: "uint8array",
+    data(socket, chunk) {
+      try {
+        socket.data.parser.push(chunk);
+      } catch (error) {
+        errors++;
+        firstError ??= String(error);
+        socket.terminate();
+      }
+    },
+    drain(socket) {
+      socket.data.writer.drain();
+    },
+    close() {
+      if (++closedCount === connCount) resolveDone();
+    },
+    error(_socket, error) {
+      errors++;
+      firstError ??= String(error);
+    },
+  };
+
+  const sockets: BunSocket<ReqState>[] = [];
+  for (let c = 0; c < connCount; c++) {
+    const socket = await Bun.connect<ReqState>({ hostname: cfg.host, port: cfg.port, socket: handler });
+    socket.setNoDelay(true);
+    sockets.push(socket);
+  }
+
+  const checkers: Checker[] = [];
+  const starts = () => {
+    for (const socket of sockets) {
+      const frame = new Uint8Array(RAW_HEADER + size);
+      writeU32(frame, 0, size);
+      frame.set(payload, RAW_HEADER);
+      const checker = new Checker(size);
+      checkers.push(checker);
+      const writer = new Writer(socket as BunSocket<never>);
+      let seq = 0;
+      let sentAt = 0;
+      const sendNext = (): void => {
+        writeU32(frame, RAW_HEADER, seq++);
+        sentAt = performance.now();
+        writer.write(frame);
+      };
+      const onFrame =
+        cfg.kind === "pingpong"
+          ? (m: Uint8Array): void => {
+              const now = performance.now();
+              checker.check(m);
+              const i = checker.count - 1 - cfg.warmupRounds;
+              if (i >= 0) rtts[i] = now - sentAt;
+              if (checker.count === cfg.warmupRounds) window.start(0);
+              if (checker.count === totalRounds) {
+                window.stop(cfg.rounds);
+                socket.end();
+                return;
+              }
+              sendNext();
+            }
+          : (m: Uint8Array): void => {
+              checker.check(m);
+              total++;
+              if (running) sendNext();
+              else socket.end();
+            };
+      socket.data = { parser: new FrameParser(onFrame), writer };
+      if (cfg.kind === "pingpong" && cfg.warmupRounds === 0) window.start(0);
+      sendNext();
+    }
+  };
+  starts();
+  if (cfg.kind === "conns") {
+    window.schedule(cfg.warmupMs, cfg.durationMs, () => total, () => (running = false));
+  }
+  await done;
+  const received = checkers.reduce((n, c) => n + c.count, 0);
+  for (const c of checkers) {
+    errors += c.errors;
+    firstError ??= c.firstError;
+  }
+  emitAndExit("result", { role: "client", received, errors, firstError, windowComplete: window.ended, ...window.summary(), ...latency(rtts) });
+}
