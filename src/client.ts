@@ -43,7 +43,8 @@ export class Client<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>> im
   readonly #forwardMessage = (message: T): void => {
     this.emit("message", message);
   };
-  #forwardingMessages = false;
+  /** What is attached to the connection for `message`: nothing, the user's one listener, or the forwarder. */
+  #attachedMessageListener: ((message: T) => void) | undefined;
 
   /** @internal Use `connect()`. */
   static async open<T>(adapter: SocketAdapter, options: ClientOptions<T>): Promise<Client<T>> {
@@ -179,11 +180,15 @@ export class Client<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>> im
 
   protected override listenersChanged(event: keyof ConnectionEvents<T>): void {
     if (event !== "message") return;
-    // Attach the forwarder only while someone listens, so iteration still sees the messages otherwise.
-    const wanted = this.listenerCount("message") > 0;
-    if (wanted === this.#forwardingMessages) return;
-    this.#forwardingMessages = wanted;
-    if (wanted) this.#connection.on("message", this.#forwardMessage);
-    else this.#connection.off("message", this.#forwardMessage);
+    // Nothing attached while nobody listens (iteration then sees the messages); one listener is
+    // attached as is, so messages reach it without an extra hop; several share the forwarder.
+    const listeners = this.listenersOf("message");
+    const wanted = listeners === undefined ? undefined : listeners.length === 1 ? listeners[0] : this.#forwardMessage;
+    const attached = this.#attachedMessageListener;
+    if (wanted === attached) return;
+    this.#attachedMessageListener = wanted;
+    // Attach before detaching: the connection hands queued messages to its first listener.
+    if (wanted !== undefined) this.#connection.on("message", wanted);
+    if (attached !== undefined) this.#connection.off("message", attached);
   }
 }

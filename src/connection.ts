@@ -1,5 +1,5 @@
 import type { RawSocket, SocketAdapter, SocketHandlers } from "./adapter.ts";
-import type { Codec } from "./codec/index.ts";
+import { bufferCodec, type Codec } from "./codec/index.ts";
 import { TypedEmitter } from "./emitter.ts";
 import {
   CodecError,
@@ -165,6 +165,14 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
 
   #state: State;
   #messageListeners: readonly ((message: T) => void)[] | undefined;
+  /** The listener, when exactly one is attached: called directly on the hot path. */
+  #soleListener: ((message: T) => void) | undefined;
+  /** True while a `message` listener runs without its own try/catch (see `#onData`). */
+  #inListener = false;
+  /** The buffer codec: payloads are the messages, no codec call either way. */
+  readonly #identityCodec: boolean;
+  /** The wire is `u32 BE length | body`: `sendEncoded` writes the header inline. */
+  readonly #u32Header: boolean;
   #flushScheduled = false;
   #wantDrain = false;
   #readPaused = false;
@@ -225,6 +233,9 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       ? framewireFramer(options.maxFrameSize)
       : createFramer(rawFraming(options));
     this.#decoder = this.#framer.createDecoder();
+    this.#identityCodec = init.codec === (bufferCodec as Codec<unknown>);
+    this.#u32Header =
+      this.#framewire || (this.#framer instanceof LengthPrefixedFramer && this.#framer.headerBytes === 4 && !this.#framer.littleEndian);
     this.#peerMaxFrame = options.maxFrameSize;
     this.#queue = new OutboundQueue({
       maxBufferedBytes: options.maxBufferedBytes,
@@ -297,6 +308,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
    */
   send(message: T): SendStatus {
     if (this.#state !== "open") return "closed";
+    if (this.#identityCodec && message instanceof Uint8Array) return this.sendEncoded(message);
     let payload: Uint8Array;
     try {
       payload = this.#codec.encode(message);
@@ -313,15 +325,28 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       throw new FramewireError(ErrorCode.FRAME_TOO_LARGE, `message of ${payload.length} bytes exceeds the peer's limit of ${this.#peerMaxFrame}`);
     }
     const prefix = this.#framewire ? FrameType.DATA : -1;
-    const size = this.#framer.encodedLength(payload.length + (prefix >= 0 ? 1 : 0));
+    const bodyLength = payload.length + (prefix >= 0 ? 1 : 0);
     const queue = this.#queue;
-    const at = queue.reserve(size);
+    const at = queue.reserve(this.#u32Header ? 4 + bodyLength : this.#framer.encodedLength(bodyLength));
     if (queue.evictedFrames > 0) this.#reportEvictions();
     if (at < 0) {
       this.#drops++;
       return "dropped";
     }
-    queue.commit(this.#framer.encodeInto(queue.buffer, at, payload, prefix));
+    if (this.#u32Header) {
+      // The common wire format, written inline: the frame size was checked against the peer above.
+      const buffer = queue.buffer;
+      buffer[at] = bodyLength >>> 24;
+      buffer[at + 1] = (bodyLength >>> 16) & 0xff;
+      buffer[at + 2] = (bodyLength >>> 8) & 0xff;
+      buffer[at + 3] = bodyLength & 0xff;
+      let p = at + 4;
+      if (prefix >= 0) buffer[p++] = prefix;
+      buffer.set(payload, p);
+      queue.commit(p + payload.length);
+    } else {
+      queue.commit(this.#framer.encodeInto(queue.buffer, at, payload, prefix));
+    }
     this.#framesOut++;
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
@@ -418,6 +443,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   protected override listenersChanged(event: keyof ConnectionEvents<T>): void {
     if (event !== "message") return;
     this.#messageListeners = this.listenersOf("message");
+    this.#soleListener = this.#messageListeners?.length === 1 ? this.#messageListeners[0] : undefined;
     // Messages that arrived before the first listener go to it first, in order.
     if (this.#messageListeners !== undefined && this.#inbound.length > 0) {
       while (this.#state !== "closed" && this.#inbound.length > 0) this.#dispatch(this.#inbound.take() as T);
@@ -463,6 +489,11 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
 
   /** framewire frame bodies carry the type byte; report sizes as the payload sizes users configure. */
   #inboundError(error: unknown): FramewireError {
+    if (this.#inListener) {
+      // A sole listener threw (it runs without a try/catch of its own, see #onFrame).
+      this.#inListener = false;
+      return new HandlerError("message listener", error);
+    }
     if (this.#framewire && error instanceof FrameTooLargeError && error.code === ErrorCode.FRAME_TOO_LARGE) {
       return new FrameTooLargeError(error.size - 1, error.limit - 1);
     }
@@ -471,6 +502,25 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
 
   /** Every frame body passes here. Arrow function: handed to the decoder without rebinding. */
   readonly #onFrame = (bytes: Uint8Array, start: number, end: number): void => {
+    const sole = this.#soleListener;
+    if (sole !== undefined && this.#identityCodec && this.#state === "open") {
+      // Hot path: a payload to the one listener, no codec call, no try/catch per message (a
+      // throw unwinds the decoder to #onData, which sees #inListener and reports a HandlerError).
+      if (!this.#framewire) {
+        this.#framesIn++;
+        this.#inListener = true;
+        sole(bytes.subarray(start, end) as T);
+        this.#inListener = false;
+        return;
+      }
+      if (end > start && bytes[start] === FrameType.DATA) {
+        this.#framesIn++;
+        this.#inListener = true;
+        sole(bytes.subarray(start + 1, end) as T);
+        this.#inListener = false;
+        return;
+      }
+    }
     if (!this.#framewire) {
       this.#framesIn++;
       if (this.#state === "open" || this.#state === "closing") this.#deliver(bytes.subarray(start, end));

@@ -12,8 +12,11 @@ export interface OutboundQueueOptions {
 }
 
 const INITIAL_BATCH = 16 * 1024;
-/** A batch buffer larger than this is not kept for reuse, so one huge message does not pin memory. */
-const MAX_KEPT_BATCH = 4 * 1024 * 1024;
+/**
+ * A batch buffer larger than this is not kept once written, so an idle connection holds little
+ * memory; bursts get a buffer of the last batch's size in one allocation instead of regrowing.
+ */
+const MAX_KEPT_BATCH = 256 * 1024;
 
 /**
  * The per-connection outbound byte queue.
@@ -31,6 +34,8 @@ export class OutboundQueue {
   #inflight: Uint8Array | null = null;
   #inflightBuffer: Uint8Array | null = null;
   #spare: Uint8Array | null = null;
+  /** Capacity for the next batch buffer: the size the last one needed. */
+  #capacityHint: number;
   /** Frames and bytes evicted by the last `reserve` (drop-oldest). */
   evictedFrames = 0;
   evictedBytes = 0;
@@ -39,6 +44,7 @@ export class OutboundQueue {
 
   constructor(options: OutboundQueueOptions) {
     this.#options = options;
+    this.#capacityHint = INITIAL_BATCH;
   }
 
   /** Bytes queued and not yet accepted by the socket. */
@@ -105,6 +111,7 @@ export class OutboundQueue {
     this.bytesWritten += n;
     this.#batchLength = 0;
     this.#frameEnds.length = 0;
+    this.#capacityHint = Math.max(INITIAL_BATCH, length);
     if (n < length) {
       // The rest stays with this buffer; collect new frames in another one.
       this.#inflight = batch.subarray(n, length);
@@ -133,7 +140,7 @@ export class OutboundQueue {
   }
 
   #grow(need: number): void {
-    const grown = new Uint8Array(Math.max(need, this.#batch.length * 2, INITIAL_BATCH));
+    const grown = new Uint8Array(Math.max(need, this.#batch.length * 2, this.#batchLength === 0 ? this.#capacityHint : INITIAL_BATCH));
     if (this.#batchLength > 0) grown.set(this.#batch.subarray(0, this.#batchLength), 0);
     this.#batch = grown;
   }
