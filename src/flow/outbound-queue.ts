@@ -12,11 +12,8 @@ export interface OutboundQueueOptions {
 }
 
 const INITIAL_BATCH = 16 * 1024;
-/**
- * A batch buffer larger than this is not kept once written, so an idle connection holds little
- * memory; bursts get a buffer of the last batch's size in one allocation instead of regrowing.
- */
-const MAX_KEPT_BATCH = 256 * 1024;
+/** Batch buffers up to this size are always kept for reuse. */
+const SMALL_BATCH = 64 * 1024;
 
 /**
  * The per-connection outbound byte queue.
@@ -50,6 +47,16 @@ export class OutboundQueue {
   /** Bytes queued and not yet accepted by the socket. */
   get bufferedAmount(): number {
     return this.#batchLength + (this.#inflight === null ? 0 : this.#inflight.length);
+  }
+
+  /** Bytes collected in the batch and not yet handed to the socket. */
+  get batchedBytes(): number {
+    return this.#batchLength;
+  }
+
+  /** True while the socket still owes us a drain for bytes it refused. */
+  get waitingForDrain(): boolean {
+    return this.#inflight !== null;
   }
 
   /** The buffer `reserve` returned an offset into. */
@@ -98,7 +105,7 @@ export class OutboundQueue {
         return true;
       }
       this.#inflight = null;
-      if (this.#options.reuseBuffers && this.#inflightBuffer !== null && this.#inflightBuffer.length <= MAX_KEPT_BATCH) {
+      if (this.#options.reuseBuffers && this.#inflightBuffer !== null && this.#worthKeeping(this.#inflightBuffer, this.#capacityHint)) {
         this.#spare = this.#inflightBuffer;
       }
       this.#inflightBuffer = null;
@@ -117,7 +124,7 @@ export class OutboundQueue {
       this.#inflight = batch.subarray(n, length);
       this.#inflightBuffer = batch;
       this.#batch = this.#takeSpare();
-    } else if (!this.#options.reuseBuffers || batch.length > MAX_KEPT_BATCH) {
+    } else if (!this.#options.reuseBuffers || !this.#worthKeeping(batch, length)) {
       this.#batch = this.#takeSpare();
     }
     return true;
@@ -131,6 +138,15 @@ export class OutboundQueue {
     this.#inflight = null;
     this.#inflightBuffer = null;
     this.#spare = null;
+  }
+
+  /**
+   * A written buffer is reused (Bun: no allocation, no zero-fill per flush) while it is small or
+   * still well used; a big buffer left mostly empty by the last batch is let go, so a connection
+   * that stops bursting does not pin megabytes.
+   */
+  #worthKeeping(buffer: Uint8Array, lastBatchLength: number): boolean {
+    return buffer.length <= SMALL_BATCH || lastBatchLength * 4 >= buffer.length;
   }
 
   #takeSpare(): Uint8Array {

@@ -410,17 +410,24 @@ describe("OutboundQueue buffer reuse", () => {
     expect(socket.accepted).toEqual([...pattern(30, 1), ...pattern(30, 2), ...pattern(30, 3)]);
   });
 
-  test("reuseBuffers true: a batch over 4 MiB is not kept", () => {
+  test("reuseBuffers true: a big buffer is kept while well used and let go after a small batch", () => {
     const q = queue({ reuseBuffers: true, maxBufferedBytes: 8 << 20 });
     const socket = new AcceptingWriter();
     const big = new Uint8Array(5 << 20).fill(7);
     send(q, big);
     q.flush(socket.asSocket());
-    send(q, u8(1, 2, 3));
-    q.flush(socket.asSocket());
-    expect(socket.offered[1]?.buffer).not.toBe(socket.offered[0]?.buffer as ArrayBuffer);
     expect(socket.offered[0]?.length).toBe(5 << 20);
     expect(socket.offered[0]?.every((b) => b === 7)).toBe(true);
+    // The 5 MiB buffer was fully used: the next batch reuses it.
+    send(q, u8(1, 2, 3));
+    q.flush(socket.asSocket());
+    expect(socket.offered[1]?.buffer).toBe(socket.offered[0]?.buffer as ArrayBuffer);
     expect(arr(socket.offered[1] as Uint8Array)).toEqual([1, 2, 3]);
+    // That batch used a sliver of it: the big buffer is let go, the next batch gets a small one.
+    send(q, u8(4, 5));
+    q.flush(socket.asSocket());
+    expect(socket.offered[2]?.buffer).not.toBe(socket.offered[0]?.buffer as ArrayBuffer);
+    expect((socket.offered[2]?.buffer as ArrayBuffer).byteLength).toBeLessThanOrEqual(64 * 1024);
+    expect(arr(socket.offered[2] as Uint8Array)).toEqual([4, 5]);
   });
 });
