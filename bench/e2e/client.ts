@@ -1,10 +1,12 @@
-/** Client process of one e2e run: `bun bench/e2e/client.ts '<json RunConfig>'` (spawned by run.ts). */
+/** Client process of one e2e run on Bun: `bun bench/e2e/client.ts '<json RunConfig>'` (spawned by run.ts). */
+import * as entry from "../../adapters/bun/index.ts";
 import { emit, hardTimeout, parseConfig } from "./common.ts";
-import { fwClient } from "./fw.ts";
+import { fwClient, useTransport } from "./fw.ts";
 import { rawClient } from "./raw.ts";
 
 const cfg = parseConfig();
 hardTimeout(cfg.hardTimeoutMs, "client");
+useTransport(entry);
 try {
   await (cfg.impl === "raw" ? rawClient(cfg) : fwClient(cfg));
 } catch (error) {

@@ -49,7 +49,8 @@ export function hardTimeout(ms: number, role: string): void {
 }
 
 export function parseConfig(): RunConfig {
-  const arg = process.argv[2];
+  // The config is always the last argument (node.mjs / deno.ts take the role before it).
+  const arg = process.argv.length > 2 ? process.argv[process.argv.length - 1] : undefined;
   if (arg === undefined) throw new Error("usage: bun server.ts|client.ts '<json RunConfig>'");
   return JSON.parse(arg) as RunConfig;
 }

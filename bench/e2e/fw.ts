@@ -1,10 +1,22 @@
 /**
- * framewire through its public API only (`listen` / `connect` from the Bun entry point), written
+ * framewire through its public API only (`listen` / `connect` from the runtime's entry point:
+ * adapters/bun/index.ts, dist/adapters/node/index.js or adapters/deno/index.ts, handed in by the
+ * process entry with `useTransport`), written
  * as a user would: one `send()` per message, `await drained()` on "backpressure", a `message`
  * listener per connection. impl "fw" uses protocol "framewire" (the default), "fwraw" protocol "raw".
  */
-import { connect, listen } from "../../adapters/bun/index.ts";
+import type * as BunEntry from "../../adapters/bun/index.ts";
 import { Checker, emit, emitAndExit, latency, makePayload, type RunConfig, tailMs, Window, writeU32 } from "./common.ts";
+
+/** The runtime's public entry (the same `listen` / `connect` on every runtime). */
+export type Transport = Pick<typeof BunEntry, "listen" | "connect">;
+let listen: Transport["listen"];
+let connect: Transport["connect"];
+
+export function useTransport(entry: Transport): void {
+  listen = entry.listen;
+  connect = entry.connect;
+}
 
 function protocolOf(cfg: RunConfig): "framewire" | "raw" {
   return cfg.impl === "fwraw" ? "raw" : "framewire";

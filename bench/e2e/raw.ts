@@ -13,14 +13,15 @@ import {
   emit,
   emitAndExit,
   makePayload,
-  MAX_FRAME,
   RAW_HEADER,
-  readU32,
   type RunConfig,
   tailMs,
   Window,
   writeU32,
 } from "./common.ts";
+import { FrameParser } from "./parser.ts";
+
+export { FrameParser };
 
 // Structural view of the Bun socket API used here (bench/ is outside the typechecked tree).
 interface BunSocket<D = unknown> {
@@ -44,65 +45,6 @@ declare const Bun: {
   listen<D>(options: { hostname: string; port: number; socket: SocketHandler<D> }): { port: number; stop(force?: boolean): void };
   connect<D>(options: { hostname: string; port: number; data?: D; socket: SocketHandler<D> }): Promise<BunSocket<D>>;
 };
-
-/** u32 BE length-prefixed parser: in place for whole frames, one copy for straddling ones. */
-export class FrameParser {
-  readonly #onFrame: (frame: Uint8Array) => void;
-  readonly #header = new Uint8Array(RAW_HEADER);
-  #headerLength = 0;
-  #partial: Uint8Array | null = null;
-  #filled = 0;
-
-  constructor(onFrame: (frame: Uint8Array) => void) {
-    this.#onFrame = onFrame;
-  }
-
-  push(chunk: Uint8Array): void {
-    const length = chunk.length;
-    let pos = 0;
-    if (this.#headerLength > 0) {
-      const header = this.#header;
-      while (this.#headerLength < RAW_HEADER && pos < length) header[this.#headerLength++] = chunk[pos++] as number;
-      if (this.#headerLength < RAW_HEADER) return;
-      this.#headerLength = 0;
-      const size = readU32(header, 0);
-      if (size > MAX_FRAME) throw new Error(`frame of ${size} bytes exceeds ${MAX_FRAME}`);
-      this.#partial = new Uint8Array(size);
-      this.#filled = 0;
-    }
-    if (this.#partial !== null) {
-      const partial = this.#partial;
-      const take = Math.min(partial.length - this.#filled, length - pos);
-      partial.set(chunk.subarray(pos, pos + take), this.#filled);
-      this.#filled += take;
-      pos += take;
-      if (this.#filled < partial.length) return;
-      this.#partial = null;
-      this.#onFrame(partial);
-    }
-    while (pos + RAW_HEADER <= length) {
-      const size =
-        (((chunk[pos] as number) << 24) | ((chunk[pos + 1] as number) << 16) | ((chunk[pos + 2] as number) << 8) | (chunk[pos + 3] as number)) >>>
-        0;
-      if (size > MAX_FRAME) throw new Error(`frame of ${size} bytes exceeds ${MAX_FRAME}`);
-      const start = pos + RAW_HEADER;
-      const end = start + size;
-      if (end > length) {
-        const partial = new Uint8Array(size);
-        partial.set(chunk.subarray(start, length), 0);
-        this.#partial = partial;
-        this.#filled = length - start;
-        return;
-      }
-      pos = end;
-      this.#onFrame(chunk.subarray(start, end));
-    }
-    if (pos < length) {
-      this.#header.set(chunk.subarray(pos, length), 0);
-      this.#headerLength = length - pos;
-    }
-  }
-}
 
 /** Writes that keep (a copy of) what the socket did not take, and retry it on drain. */
 class Writer {
