@@ -2,9 +2,10 @@
  * The Deno adapter: the contract on `Deno.listen` / `Deno.connect`.
  *
  * Deno's `conn.write` is async and may write part of its buffer, so the adapter keeps one write
- * in flight: `write` takes all the bytes when idle (a loop finishes partial writes; we hold the
- * reference, hence `retainsWrites`), takes nothing (0) while busy, and calls `drain` when the
- * write completes. Reads go into fresh buffers whose ownership passes to the core; a paused
+ * op in flight and a short queue behind it: `write` takes whole buffers while less than
+ * `WRITE_QUEUE_MARK` waits (we hold the references, hence `retainsWrites`), takes nothing (0)
+ * past it, and calls `drain` once the loop has written everything. Reads go into buffers whose
+ * ownership passes to the core; a paused
  * socket has no read in flight. Every async op settles before `close` is called, so nothing is
  * left pending once a connection reports closed (Deno's test sanitizers hold).
  */
@@ -81,8 +82,16 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-/** Read buffer size. A read shorter than {@link COPY_BELOW} is copied out and the buffer reused. */
-const READ_SIZE = 64 * 1024;
+/**
+ * Read buffer sizes. A connection starts small (idle connections hold little) and doubles its
+ * buffer while reads fill it, up to the maximum: each read is an async op, so a busy stream wants
+ * few, large reads. A read shorter than {@link COPY_BELOW} is copied out and the buffer reused;
+ * a longer one hands the buffer to the core and a new one is allocated.
+ */
+const READ_SIZE_MIN = 16 * 1024;
+/** `write` takes bytes while less than this is waiting for the write loop (like Node's buffer mark). */
+const WRITE_QUEUE_MARK = 256 * 1024;
+const READ_SIZE_MAX = 256 * 1024;
 const COPY_BELOW = 8 * 1024;
 
 class DenoRawSocket implements RawSocket {
@@ -101,6 +110,9 @@ class DenoRawSocket implements RawSocket {
   #wake: (() => void) | undefined;
   /** A write loop is in flight. */
   #writing = false;
+  /** Buffers taken by `write` and not yet written, in order (the write loop drains them). */
+  readonly #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
   /** A `write` was refused while busy: `drain` is owed when the write completes. */
   #refused = false;
   #endRequested = false;
@@ -140,13 +152,19 @@ class DenoRawSocket implements RawSocket {
 
   write(bytes: Uint8Array): number {
     if (this.#closed || this.#endRequested) return -1;
-    if (this.#writing) {
+    if (bytes.length === 0) return 0;
+    if (this.#queuedBytes >= WRITE_QUEUE_MARK) {
       this.#refused = true;
       return 0;
     }
-    if (bytes.length === 0) return 0;
-    this.#writing = true;
-    void this.#writeLoop(bytes);
+    // Taken as a whole: the write loop goes on to the next buffer without a round trip through
+    // the core, so the socket is not left idle between two of its async writes.
+    this.#queue.push(bytes);
+    this.#queuedBytes += bytes.length;
+    if (!this.#writing) {
+      this.#writing = true;
+      void this.#writeLoop();
+    }
     return bytes.length;
   }
 
@@ -200,7 +218,7 @@ class DenoRawSocket implements RawSocket {
 
   async #readLoop(): Promise<void> {
     this.#reading = true;
-    let buffer = new Uint8Array(READ_SIZE);
+    let buffer = new Uint8Array(READ_SIZE_MIN);
     try {
       while (!this.#closed) {
         if (this.#paused) {
@@ -217,11 +235,13 @@ class DenoRawSocket implements RawSocket {
         if (n === 0) continue;
         let chunk: Uint8Array | undefined;
         if (n !== null) {
+          const size = n === buffer.length ? Math.min(buffer.length * 2, READ_SIZE_MAX) : n < COPY_BELOW ? READ_SIZE_MIN : buffer.length;
           if (n < COPY_BELOW) {
             chunk = buffer.slice(0, n);
+            if (size !== buffer.length) buffer = new Uint8Array(size);
           } else {
             chunk = buffer.subarray(0, n);
-            buffer = new Uint8Array(READ_SIZE);
+            buffer = new Uint8Array(size);
           }
         }
         // A pause that came while the read was in flight holds what it returned until resume.
@@ -243,11 +263,14 @@ class DenoRawSocket implements RawSocket {
     }
   }
 
-  async #writeLoop(bytes: Uint8Array): Promise<void> {
+  async #writeLoop(): Promise<void> {
     try {
-      let offset = 0;
-      while (offset < bytes.length && !this.#closed) {
-        offset += await this.#conn.write(offset === 0 ? bytes : bytes.subarray(offset));
+      for (let bytes = this.#queue.shift(); bytes !== undefined && !this.#closed; bytes = this.#queue.shift()) {
+        let offset = 0;
+        while (offset < bytes.length && !this.#closed) {
+          offset += await this.#conn.write(offset === 0 ? bytes : bytes.subarray(offset));
+        }
+        this.#queuedBytes -= bytes.length;
       }
     } catch (error) {
       if (!this.#closed) this.#fail(error);

@@ -12,6 +12,12 @@ export interface OutboundQueueOptions {
 }
 
 const INITIAL_BATCH = 16 * 1024;
+/**
+ * Where written buffers cannot be reused (Node, Deno), every flush starts a fresh one: size it to
+ * the last batch (at least this), not to a fixed 16 KiB — a 68-byte ping must not cost a 16 KiB
+ * zero-filled allocation.
+ */
+const MIN_FRESH_BATCH = 1024;
 /** Batch buffers up to this size are always kept for reuse. */
 const SMALL_BATCH = 64 * 1024;
 
@@ -41,7 +47,7 @@ export class OutboundQueue {
 
   constructor(options: OutboundQueueOptions) {
     this.#options = options;
-    this.#capacityHint = INITIAL_BATCH;
+    this.#capacityHint = options.reuseBuffers ? INITIAL_BATCH : MIN_FRESH_BATCH;
   }
 
   /** Bytes queued and not yet accepted by the socket. */
@@ -118,7 +124,7 @@ export class OutboundQueue {
     this.bytesWritten += n;
     this.#batchLength = 0;
     this.#frameEnds.length = 0;
-    this.#capacityHint = Math.max(INITIAL_BATCH, length);
+    this.#capacityHint = Math.max(this.#options.reuseBuffers ? INITIAL_BATCH : MIN_FRESH_BATCH, length);
     if (n < length) {
       // The rest stays with this buffer; collect new frames in another one.
       this.#inflight = batch.subarray(n, length);
@@ -156,7 +162,7 @@ export class OutboundQueue {
   }
 
   #grow(need: number): void {
-    const grown = new Uint8Array(Math.max(need, this.#batch.length * 2, this.#batchLength === 0 ? this.#capacityHint : INITIAL_BATCH));
+    const grown = new Uint8Array(Math.max(need, this.#batch.length * 2, this.#batchLength === 0 ? this.#capacityHint : 0));
     if (this.#batchLength > 0) grown.set(this.#batch.subarray(0, this.#batchLength), 0);
     this.#batch = grown;
   }
