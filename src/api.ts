@@ -5,22 +5,29 @@ import { Server, type ServerOptions } from "./server.ts";
 
 type WithoutCodec<O> = Omit<O, "codec">;
 
-/** `listen()` bound to one adapter; the codec option decides the message type. */
+/**
+ * `listen()` bound to one adapter; the codec option decides the message type. The last overload
+ * takes any `ServerOptions<T>` — an options object held in a variable, a codec name from a
+ * `CodecName` variable, a generic wrapper — and gives `Server<T>` (name `T` yourself: framewire
+ * cannot check a codec chosen at run time against it).
+ */
 export interface ListenFunction {
   /** Messages are `Uint8Array` (the default codec). */
-  (options?: WithoutCodec<ServerOptions> & { codec?: "buffer" }): Promise<Server<Uint8Array>>;
-  (options: WithoutCodec<ServerOptions> & { codec: "text" }): Promise<Server<string>>;
+  (options?: WithoutCodec<ServerOptions<Uint8Array>> & { codec?: "buffer" }): Promise<Server<Uint8Array>>;
+  (options: WithoutCodec<ServerOptions<string>> & { codec: "text" }): Promise<Server<string>>;
   /** JSON or CBOR: name the message type, e.g. `listen<Msg>({ codec: "json" })`. */
   <T = unknown>(options: WithoutCodec<ServerOptions<T>> & { codec: "json" | "cbor" }): Promise<Server<T>>;
   <T>(options: WithoutCodec<ServerOptions<T>> & { codec: Codec<T> }): Promise<Server<T>>;
+  <T = unknown>(options: ServerOptions<T>): Promise<Server<T>>;
 }
 
-/** `connect()` bound to one adapter; the codec option decides the message type. */
+/** `connect()` bound to one adapter; the codec option decides the message type (see {@link ListenFunction}). */
 export interface ConnectFunction {
-  (options: WithoutCodec<ClientOptions> & { codec?: "buffer" }): Promise<Client<Uint8Array>>;
-  (options: WithoutCodec<ClientOptions> & { codec: "text" }): Promise<Client<string>>;
+  (options: WithoutCodec<ClientOptions<Uint8Array>> & { codec?: "buffer" }): Promise<Client<Uint8Array>>;
+  (options: WithoutCodec<ClientOptions<string>> & { codec: "text" }): Promise<Client<string>>;
   <T = unknown>(options: WithoutCodec<ClientOptions<T>> & { codec: "json" | "cbor" }): Promise<Client<T>>;
   <T>(options: WithoutCodec<ClientOptions<T>> & { codec: Codec<T> }): Promise<Client<T>>;
+  <T = unknown>(options: ClientOptions<T>): Promise<Client<T>>;
 }
 
 export interface Transport {

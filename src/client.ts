@@ -1,15 +1,19 @@
 import type { SocketAdapter } from "./adapter.ts";
-import { resolveCodec } from "./codec/index.ts";
+import type { Codec } from "./codec/index.ts";
+import type { AnyCode } from "./codes.ts";
 import {
   type CloseInfo,
   Connection,
   type ConnectionEvents,
+  type ConnectionState,
   type ConnectionStats,
+  type MessagesOptions,
   type SendStatus,
 } from "./connection.ts";
 import { TypedEmitter } from "./emitter.ts";
-import { ConnectTimeoutError, InvalidOptionError, toFramewireError, UnsupportedError } from "./errors.ts";
-import { type ConnectionOptions, count, resolveConnectionOptions } from "./options.ts";
+import { ConnectTimeoutError, HandlerError, InvalidOptionError, InvalidUseError, toFramewireError, UnsupportedError } from "./errors.ts";
+import { checkHandshakeFields, type ConnectionOptions, type ResolvedConnectionOptions, resolveConnectionOptions } from "./options.ts";
+import { integer, string } from "./validate.ts";
 
 export interface ClientOptions<T = unknown> extends ConnectionOptions<T> {
   /**
@@ -30,6 +34,42 @@ export interface ClientOptions<T = unknown> extends ConnectionOptions<T> {
   app?: string;
 }
 
+const CLIENT_KEYS = ["host", "port", "path", "connectTimeoutMs", "app"] as const;
+
+/** Client settings, checked before any socket is opened. */
+interface ClientSettings {
+  connection: ResolvedConnectionOptions;
+  codec: Codec<unknown>;
+  host: string;
+  port: number;
+  path: string | undefined;
+  connectTimeoutMs: number;
+  app: string | undefined;
+}
+
+function resolveClientOptions(options: ClientOptions<never> | ClientOptions<unknown>, adapter: SocketAdapter): ClientSettings {
+  const { resolved, codec } = resolveConnectionOptions(options, "connect", CLIENT_KEYS);
+  const path = options.path === undefined ? undefined : string("path", options.path, "", true);
+  if (path !== undefined && (options.host !== undefined || options.port !== undefined)) {
+    throw new InvalidOptionError("connect: give either path (a Unix socket) or host/port, not both");
+  }
+  if (path === undefined && options.port === undefined) throw new InvalidOptionError("connect needs a port or a path");
+  if (path !== undefined && !adapter.capabilities.unixSockets) throw new UnsupportedError(`Unix domain sockets are not supported by the ${adapter.name} adapter`);
+  const app = options.app === undefined ? undefined : string("app", options.app, "");
+  if (app !== undefined && resolved.protocol === "raw") throw new InvalidOptionError(`app is sent in the framewire handshake; protocol "raw" has none`);
+  // HELLO carries tags and app and must fit the handshake's frame limit.
+  checkHandshakeFields({ app, tags: resolved.tags }, "the client's tags and app");
+  return {
+    connection: resolved,
+    codec,
+    host: string("host", options.host, "127.0.0.1", true),
+    port: path === undefined ? integer("port", options.port, 0, 1, 65535) : 0,
+    path,
+    connectTimeoutMs: integer("connectTimeoutMs", options.connectTimeoutMs, 10_000, 1),
+    app,
+  };
+}
+
 /** Events forwarded from the current connection. */
 const FORWARDED = ["drain", "drop", "goaway", "end", "error", "close"] as const;
 
@@ -46,27 +86,19 @@ export class Client<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>> im
   /** What is attached to the connection for `message`: nothing, the user's one listener, or the forwarder. */
   #attachedMessageListener: ((message: T) => void) | undefined;
 
-  /** @internal Use `connect()`. */
+  /** @internal Use `connect()`. Every option is checked before a socket is opened. */
   static async open<T>(adapter: SocketAdapter, options: ClientOptions<T>): Promise<Client<T>> {
-    const resolved = resolveConnectionOptions(options);
-    if (options.path === undefined && options.port === undefined) throw new InvalidOptionError("connect needs a port or a path");
-    if (options.port !== undefined && (count("port", options.port, 0) < 1 || options.port > 65535)) {
-      throw new InvalidOptionError(`port must be 1-65535, got ${options.port}`);
-    }
-    if (options.path !== undefined && !adapter.capabilities.unixSockets) {
-      throw new UnsupportedError(`Unix domain sockets are not supported by the ${adapter.name} adapter`);
-    }
-    const timeoutMs = count("connectTimeoutMs", options.connectTimeoutMs, 10_000);
-    const codec = resolveCodec(options.codec);
+    const settings = resolveClientOptions(options, adapter);
+    const timeoutMs = settings.connectTimeoutMs;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new ConnectTimeoutError(timeoutMs)), timeoutMs);
     let connection: Connection<T> | undefined;
     try {
       await adapter.connect(
         {
-          host: options.host ?? "127.0.0.1",
-          port: options.port ?? 0,
-          ...(options.path !== undefined ? { path: options.path } : {}),
+          host: settings.host,
+          port: settings.port,
+          ...(settings.path !== undefined ? { path: settings.path } : {}),
           signal: controller.signal,
         },
         (socket) => {
@@ -75,9 +107,9 @@ export class Client<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>> im
             role: "client",
             socket,
             adapter,
-            options: resolved,
-            codec,
-            ...(options.app !== undefined ? { hello: { app: options.app } } : {}),
+            options: settings.connection,
+            codec: settings.codec as Codec<T>,
+            ...(settings.app !== undefined ? { hello: { app: settings.app } } : {}),
           });
           return connection.handlers;
         },
@@ -115,7 +147,7 @@ export class Client<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>> im
     return this.#connection;
   }
 
-  get state(): Connection<T>["state"] {
+  get state(): ConnectionState {
     return this.#connection.state;
   }
 
@@ -158,7 +190,7 @@ export class Client<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>> im
   }
 
   /** Closes in order (GOAWAY, flush, FIN). See {@link Connection.close}. */
-  close(code?: string, reason?: string): Promise<CloseInfo> {
+  close(code?: AnyCode, reason?: string): Promise<CloseInfo> {
     return this.#connection.close(code, reason);
   }
 
@@ -174,8 +206,26 @@ export class Client<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>> im
     return this.#connection.stats();
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<T> {
-    return this.#connection[Symbol.asyncIterator]();
+  /** See {@link Connection.messages}. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this.#connection.messages();
+  }
+
+  /** See {@link Connection.messages}. */
+  messages(options?: MessagesOptions): AsyncIterableIterator<T> {
+    return this.#connection.messages(options);
+  }
+
+  /** @throws InvalidUseError when adding a `message` listener while the client is being iterated. */
+  override on<K extends keyof ConnectionEvents<T>>(event: K, listener: ConnectionEvents<T>[K]): this {
+    if (event === "message" && this.#connection.iterating) throw new InvalidUseError("cannot add a message listener while the client is being iterated");
+    return super.on(event, listener);
+  }
+
+  /** A listener on the client rejected: the connection closes as for a throw (not after `error`/`close`). */
+  protected override listenerRejected(event: keyof ConnectionEvents<T>, error: unknown): void {
+    if (event === "error" || event === "close") return;
+    this.#connection.fail(new HandlerError(`${String(event)} listener`, error));
   }
 
   protected override listenersChanged(event: keyof ConnectionEvents<T>): void {

@@ -1,23 +1,30 @@
 import type { RawSocket, SocketAdapter, SocketHandlers } from "./adapter.ts";
 import { bufferCodec, type Codec } from "./codec/index.ts";
+import { type AnyCode, CloseCode, ErrorCode, isWellFormedCode, truncateReason } from "./codes.ts";
+import type { CloseInfo, ConnectionEvents, ConnectionState, ConnectionStats, MessagesOptions, SendStatus } from "./connection-types.ts";
 import { TypedEmitter } from "./emitter.ts";
 import {
   CodecError,
   ConnectionClosedError,
-  ErrorCode,
   FrameTooLargeError,
   FramewireError,
   HandlerError,
   HandshakeError,
   HandshakeRejectedError,
   HeartbeatTimeoutError,
+  InvalidOptionError,
+  InvalidUseError,
+  MalformedFrameError,
+  PeerError,
   ProtocolError,
+  reasonForPeer,
   SocketError,
   toFramewireError,
 } from "./errors.ts";
 import { InboundQueue } from "./flow/inbound-queue.ts";
 import { OutboundQueue } from "./flow/outbound-queue.ts";
-import { createFramer, type FrameDecoder, type Framer, type FramingOptions, LengthPrefixedFramer } from "./framing/index.ts";
+import { type FrameDecoder, type Framer, LengthPrefixedDecoder, LengthPrefixedFramer } from "./framing/index.ts";
+import { Heartbeat } from "./heartbeat.ts";
 import type { ResolvedConnectionOptions } from "./options.ts";
 import {
   chooseVersion,
@@ -29,85 +36,22 @@ import {
   encodeWelcome,
   FrameType,
   type Hello,
+  MAX_CONTROL_FIELDS,
+  MAX_HANDSHAKE_FIELDS,
   PROTOCOL_VERSION_MAX,
   PROTOCOL_VERSION_MIN,
   type Reason,
 } from "./protocol/wire.ts";
 
-/** What `send()` did with a message. Only `"queued"` and `"backpressure"` mean it will be sent. */
-export type SendStatus =
-  /** Queued; the queue is below `highWaterMark`. */
-  | "queued"
-  /** Queued, but the queue is at or above `highWaterMark`: wait for `drain` before sending more. */
-  | "backpressure"
-  /** Not queued: the queue was full and the overflow policy is `"drop-newest"` (or nothing could be evicted). */
-  | "dropped"
-  /** Not queued: the connection is closing or closed. */
-  | "closed";
-
-/** Why a connection closed. */
-export interface CloseInfo {
-  /** `FW_NORMAL` for an orderly close, otherwise an error code such as `FW_FRAME_TOO_LARGE`. */
-  code: string;
-  reason: string;
-  /** True when the peer chose to close (its GOAWAY code, or its FIN). */
-  remote: boolean;
-  /** The error that closed the connection, when there was one. */
-  error?: FramewireError;
-}
-
-/** Close codes that are not errors. */
-export const CloseCode = {
-  /** `close()` was called, or the peer closed in order. */
-  NORMAL: "FW_NORMAL",
-  /** The peer closed the socket without saying why. */
-  PEER_CLOSED: "FW_PEER_CLOSED",
-} as const;
-
-export interface ConnectionStats {
-  /** Messages received (DATA frames; control frames are not counted). */
-  framesIn: number;
-  /** Messages queued for sending (minus those evicted by `drop-oldest`). */
-  framesOut: number;
-  /** Bytes read from the socket. */
-  bytesIn: number;
-  /** Bytes the socket accepted. */
-  bytesOut: number;
-  /** Bytes queued and not yet accepted by the socket. */
-  bufferedAmount: number;
-  /** Messages waiting for async iteration. */
-  inboundQueued: number;
-  /** Messages not sent because of the overflow policy (dropped or evicted). */
-  drops: number;
-  /** Last measured round-trip time (framewire heartbeat), ms; undefined before the first PONG. */
-  rttMs: number | undefined;
-  /** Smoothed round-trip time (EWMA, 1/8 gain), ms. */
-  srttMs: number | undefined;
-}
-
-export type ConnectionEvents<T> = {
-  /** A decoded message arrived. A listener that throws closes this connection with `FW_HANDLER_ERROR`. */
-  message: (message: T) => void;
-  /** `bufferedAmount` fell below `highWaterMark` after a send returned `"backpressure"`. */
-  drain: () => void;
-  /** `drop-oldest` evicted queued messages to make room. */
-  drop: (info: { messages: number; bytes: number }) => void;
-  /** The peer sent GOAWAY: it will send nothing more; this side flushes and closes. */
-  goaway: (reason: Reason) => void;
-  /** The peer half-closed (FIN). With `allowHalfOpen` this side may still send until `close()`. */
-  end: () => void;
-  /** An error on this connection; it is followed by `close`. Never thrown, never fatal to the process. */
-  error: (error: FramewireError) => void;
-  /** The connection is closed. Emitted exactly once. */
-  close: (info: CloseInfo) => void;
-};
-
-type State = "handshaking" | "open" | "closing" | "closed";
+export type { CloseInfo, ConnectionEvents, ConnectionState, ConnectionStats, MessagesOptions, SendStatus } from "./connection-types.ts";
 
 /** What the server supplies to run the server side of the handshake. */
 export interface ServerHandshake {
-  /** Returns a WELCOME's fields, or a rejection. */
-  accept(hello: Hello, connection: Connection<unknown>): Promise<{ session: string } | Reason> | { session: string } | Reason;
+  /**
+   * Returns a WELCOME's fields, or a rejection (`error`: the local detail of a failed verdict,
+   * which the peer does not see).
+   */
+  accept(hello: Hello, connection: Connection<unknown>): Promise<{ session: string } | (Reason & { error?: FramewireError })>;
   heartbeatMs: number;
   tags: Record<string, string>;
   /**
@@ -117,14 +61,6 @@ export interface ServerHandshake {
   opened(connection: Connection<unknown>): void;
 }
 
-/** Raw mode framing: the top-level `maxFrameSize` applies unless the framing sets its own. */
-function rawFraming(options: ResolvedConnectionOptions): FramingOptions | Framer {
-  const framing = options.framing ?? { type: "length-prefixed" };
-  if ("createDecoder" in framing) return framing;
-  if (framing.type === "length-prefixed" && framing.maxFrameSize === undefined) return { ...framing, maxFrameSize: options.maxFrameSize };
-  return framing;
-}
-
 /**
  * Within one tick, sends are coalesced into one write — but no more than this many bytes wait for
  * the tick to end: a burst is written in batches of this size as it is produced, like a careful
@@ -132,10 +68,12 @@ function rawFraming(options: ResolvedConnectionOptions): FramingOptions | Framer
  */
 const EAGER_WRITE_BYTES = 64 * 1024;
 
-/** The framewire protocol's fixed framing. */
-function framewireFramer(maxFrameSize: number): Framer {
-  // The body is one type byte plus the payload.
-  return new LengthPrefixedFramer({ headerBytes: 4, endian: "big", maxFrameSize: maxFrameSize + 1 });
+/** Writes a u32 big-endian length header at `at`. */
+function writeU32(buffer: Uint8Array, at: number, value: number): void {
+  buffer[at] = value >>> 24;
+  buffer[at + 1] = (value >>> 16) & 0xff;
+  buffer[at + 2] = (value >>> 8) & 0xff;
+  buffer[at + 3] = value & 0xff;
 }
 
 /**
@@ -165,21 +103,30 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   readonly #codec: Codec<T>;
   readonly #framer: Framer;
   readonly #decoder: FrameDecoder;
+  /** framewire: the decoder, whose frame limit changes when the handshake completes. */
+  readonly #framewireDecoder: LengthPrefixedDecoder | undefined;
   readonly #queue: OutboundQueue;
   readonly #inbound: InboundQueue<T>;
   readonly #framewire: boolean;
   readonly #serverHandshake: ServerHandshake | undefined;
 
-  #state: State;
+  #state: ConnectionState;
   #messageListeners: readonly ((message: T) => void)[] | undefined;
   /** The listener, when exactly one is attached: called directly on the hot path. */
   #soleListener: ((message: T) => void) | undefined;
-  /** True while a `message` listener runs without its own try/catch (see `#onData`). */
+  /** True while a `message` listener runs without its own try/catch (see `#onFrame`). */
   #inListener = false;
+  /** An iterator is consuming the messages (and no `message` listener may be attached). */
+  #iterating = false;
   /** The buffer codec: payloads are the messages, no codec call either way. */
   readonly #identityCodec: boolean;
   /** The wire is `u32 BE length | body`: `sendEncoded` writes the header inline. */
   readonly #u32Header: boolean;
+  /**
+   * framewire with `maxFrameSize` below the control-frame allowance: the decoder admits frames up
+   * to that allowance, so DATA is checked against `maxFrameSize` once its type byte is known.
+   */
+  readonly #checkDataSize: boolean;
   #flushScheduled = false;
   #wantDrain = false;
   #readPaused = false;
@@ -188,16 +135,14 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   /** True while the decoder is inside push/resume (its callbacks must not re-enter it). */
   #parsing = false;
   #endSent = false;
-  #peerEnded = false;
+  /** The peer's FIN arrived while unparsed frames were held: handled once they are parsed. */
+  #peerEndPending = false;
+  #helloSeen = false;
   #closeInfo: CloseInfo | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
-  #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
-  #heartbeatTimeoutMs = 0;
-  #lastInbound = performance.now();
-  /** Set by every inbound chunk; the heartbeat turns it into `#lastInbound` (a clock read per chunk costs ~70 ns). */
-  #inboundSeen = false;
-  /** Largest payload the peer accepts (from WELCOME), else our own limit. */
+  #heartbeat: Heartbeat | undefined;
+  /** Largest payload the peer accepts (from WELCOME or HELLO; raw: what the framer can send). */
   #peerMaxFrame: number;
   #drainWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   #closed: Promise<CloseInfo>;
@@ -238,20 +183,31 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.#codec = init.codec;
     this.#framewire = options.protocol === "framewire";
     this.#serverHandshake = init.serverHandshake;
-    this.#framer = this.#framewire
-      ? framewireFramer(options.maxFrameSize)
-      : createFramer(rawFraming(options));
-    this.#decoder = this.#framer.createDecoder();
+    if (this.#framewire) {
+      // The body is one type byte plus the fields. Control frames may use their allowance even
+      // when maxFrameSize is smaller; before the handshake only a handshake frame fits.
+      const framer = new LengthPrefixedFramer({ headerBytes: 4, endian: "big", maxFrameSize: Math.max(options.maxFrameSize, MAX_CONTROL_FIELDS) + 1 });
+      this.#framer = framer;
+      this.#framewireDecoder = framer.createDecoder();
+      this.#framewireDecoder.maxFrameSize = MAX_HANDSHAKE_FIELDS + 1;
+      this.#decoder = this.#framewireDecoder;
+      this.#peerMaxFrame = options.maxFrameSize;
+    } else {
+      this.#framer = options.framer as Framer;
+      this.#framewireDecoder = undefined;
+      this.#decoder = this.#framer.createDecoder();
+      this.#peerMaxFrame = this.#framer instanceof LengthPrefixedFramer ? this.#framer.maxFrameSize : Number.POSITIVE_INFINITY;
+    }
+    this.#checkDataSize = this.#framewire && options.maxFrameSize < MAX_CONTROL_FIELDS;
     this.#identityCodec = init.codec === (bufferCodec as Codec<unknown>);
     this.#u32Header =
       this.#framewire || (this.#framer instanceof LengthPrefixedFramer && this.#framer.headerBytes === 4 && !this.#framer.littleEndian);
-    this.#peerMaxFrame = options.maxFrameSize;
     this.#queue = new OutboundQueue({
       maxBufferedBytes: options.maxBufferedBytes,
       overflow: options.overflow,
       reuseBuffers: !init.adapter.capabilities.retainsWrites,
     });
-    this.#inbound = new InboundQueue<T>(options.maxInboundMessages, () => this.#resumeReading());
+    this.#inbound = new InboundQueue<T>(options.maxInboundMessages, () => this.#resumeReading(), options.maxInboundBytes);
     this.remoteAddress = init.socket.remoteAddress;
     this.remotePort = init.socket.remotePort;
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
@@ -294,7 +250,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   }
 
   /** `"handshaking"`, `"open"`, `"closing"` or `"closed"`. */
-  get state(): State {
+  get state(): ConnectionState {
     return this.#state;
   }
 
@@ -303,17 +259,22 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     return this.#queue.bufferedAmount;
   }
 
+  /** True while a `messages()` iterator consumes this connection's messages. */
+  get iterating(): boolean {
+    return this.#iterating;
+  }
+
   /** Resolves once the handshake completed (at once in raw mode); rejects if it failed. */
   get ready(): Promise<void> {
     return this.#handshake;
   }
 
   /**
-   * Encodes and queues one message; everything sent in the same tick leaves in one write.
+   * Encodes and queues one message; sends within one tick are coalesced into writes of up to 64 KiB.
    * @returns what happened to the message (see {@link SendStatus}).
    * @throws CodecError when the codec cannot encode it; FrameTooLargeError when it exceeds the
    * peer's `maxFrameSize`; QueueFullError when the queue is full and `overflow` is `"error"`.
-   * Nothing is queued when it throws, and the connection stays open.
+   * Nothing is queued (and nothing evicted) when it throws, and the connection stays open.
    */
   send(message: T): SendStatus {
     if (this.#state !== "open") return "closed";
@@ -330,13 +291,19 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   /** @internal Queues an already encoded payload (used by `Server.broadcast`). */
   sendEncoded(payload: Uint8Array): SendStatus {
     if (this.#state !== "open") return "closed";
-    if (payload.length > this.#peerMaxFrame) {
-      throw new FramewireError(ErrorCode.FRAME_TOO_LARGE, `message of ${payload.length} bytes exceeds the peer's limit of ${this.#peerMaxFrame}`);
-    }
-    const prefix = this.#framewire ? FrameType.DATA : -1;
-    const bodyLength = payload.length + (prefix >= 0 ? 1 : 0);
+    if (payload.length > this.#peerMaxFrame) throw new FrameTooLargeError(payload.length, this.#peerMaxFrame);
+    const framewire = this.#framewire;
+    const bodyLength = framewire ? payload.length + 1 : payload.length;
     const queue = this.#queue;
-    const at = queue.reserve(this.#u32Header ? 4 + bodyLength : this.#framer.encodedLength(bodyLength));
+    let size: number;
+    if (this.#u32Header) size = 4 + bodyLength;
+    else {
+      // Every check that can refuse the message runs before room is made: drop-oldest must not
+      // evict queued messages for one that is then refused.
+      this.#framer.checkPayload?.(payload);
+      size = this.#framer.encodedLength(bodyLength);
+    }
+    const at = queue.reserve(size);
     if (queue.evictedFrames > 0) this.#reportEvictions();
     if (at < 0) {
       this.#drops++;
@@ -345,16 +312,13 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     if (this.#u32Header) {
       // The common wire format, written inline: the frame size was checked against the peer above.
       const buffer = queue.buffer;
-      buffer[at] = bodyLength >>> 24;
-      buffer[at + 1] = (bodyLength >>> 16) & 0xff;
-      buffer[at + 2] = (bodyLength >>> 8) & 0xff;
-      buffer[at + 3] = bodyLength & 0xff;
+      writeU32(buffer, at, bodyLength);
       let p = at + 4;
-      if (prefix >= 0) buffer[p++] = prefix;
+      if (framewire) buffer[p++] = FrameType.DATA;
       buffer.set(payload, p);
       queue.commit(p + payload.length);
     } else {
-      queue.commit(this.#framer.encodeInto(queue.buffer, at, payload, prefix));
+      queue.commit(this.#framer.encodeInto(queue.buffer, at, payload, -1));
     }
     this.#framesOut++;
     if (queue.batchedBytes >= EAGER_WRITE_BYTES && !queue.waitingForDrain) {
@@ -362,10 +326,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       // while the caller goes on filling (drain bookkeeping stays with the tick's flush).
       queue.flush(this.#socket);
     }
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      queueMicrotask(this.#flushTask);
-    }
+    this.#scheduleFlush();
     if (queue.bufferedAmount >= this.#options.highWaterMark) {
       this.#wantDrain = true;
       return "backpressure";
@@ -397,11 +358,15 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   }
 
   /**
-   * Closes in order: framewire sends GOAWAY after everything queued, then both sides finish and
-   * the socket closes; after `closeTimeoutMs` it is destroyed. Resolves with the close info.
+   * Closes in order: framewire sends GOAWAY `{ code, reason }` after everything queued, then both
+   * sides finish and the socket closes; after `closeTimeoutMs` it is destroyed. `reason` is cut
+   * to `MAX_REASON_BYTES` of UTF-8. Resolves with the close info; never rejects.
+   * @throws InvalidOptionError when `code` is not a well-formed code (`[A-Z][A-Z0-9_]*`, ≤ 64).
    */
-  close(code: string = CloseCode.NORMAL, reason = ""): Promise<CloseInfo> {
-    this.#startClose({ code, reason, remote: false }, true);
+  close(code: AnyCode = CloseCode.NORMAL, reason = ""): Promise<CloseInfo> {
+    if (!isWellFormedCode(code)) throw new InvalidOptionError(`close code must match [A-Z][A-Z0-9_]* (at most 64 characters), got ${JSON.stringify(code)}`);
+    if (typeof reason !== "string") throw new InvalidOptionError("close reason must be a string");
+    this.#startClose({ code, reason: truncateReason(reason), remote: false }, true);
     return this.#closed;
   }
 
@@ -414,18 +379,17 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
 
   /** @internal Server side: refuses this socket (REJECT in framewire mode, then close). */
   refuse(reason: Reason): void {
-    const error = new HandshakeRejectedError(reason.code, reason.reason);
     if (this.#framewire && this.#state === "handshaking") {
       this.#reject(reason);
     } else {
       this.#stopReading();
-      this.#recordClose({ code: reason.code, reason: reason.reason, remote: false, error });
+      this.#recordClose({ code: reason.code, reason: reason.reason, remote: false, error: new HandshakeRejectedError(reason.code, reason.reason) });
       // Not synchronously: the adapter is still inside its open callback.
       queueMicrotask(() => this.#socket.destroy());
     }
   }
 
-  /** @internal Closes with an error raised outside the connection (e.g. a throwing `connection` listener). */
+  /** @internal Closes with an error raised outside the connection (e.g. a failing `connection` listener). */
   fail(error: FramewireError): void {
     this.#fail(error);
   }
@@ -443,15 +407,52 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       bytesOut: this.#queue.bytesWritten,
       bufferedAmount: this.#queue.bufferedAmount,
       inboundQueued: this.#inbound.length,
+      inboundQueuedBytes: this.#inbound.bytes,
       drops: this.#drops,
       rttMs: this.#rttMs,
       srttMs: this.#srttMs,
     };
   }
 
-  /** Iterates received messages (when no `message` listener takes them). Ends when the connection closes. */
-  [Symbol.asyncIterator](): AsyncIterator<T> {
-    return { next: () => this.#inbound.next() };
+  /** Same as {@link messages}`()`: `for await (const msg of conn)`. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this.messages();
+  }
+
+  /**
+   * Iterates received messages, in order, from a bounded queue; ends when the connection closes
+   * (rejecting with its error, if it failed). One consumer at a time: while an iterator is active,
+   * adding a `message` listener throws, and iterating while listeners are attached throws
+   * (`FW_INVALID_USE`). Leaving the loop early (`break`, `return`, a throw) closes the connection
+   * in order, like a web stream's reader; with `keepOpen` it only releases the iterator, and
+   * later messages wait (bounded; reading pauses) for the next consumer.
+   */
+  messages(options: MessagesOptions = {}): AsyncIterableIterator<T> {
+    if (this.#messageListeners !== undefined) throw new InvalidUseError("cannot iterate a connection that has message listeners: use one or the other");
+    if (this.#iterating) throw new InvalidUseError("this connection is already being iterated: one iterator at a time");
+    const keepOpen = options.keepOpen ?? false;
+    this.#iterating = true;
+    let finished = false;
+    const iterator: AsyncIterableIterator<T> = {
+      next: () => (finished ? Promise.resolve({ value: undefined, done: true }) : this.#inbound.next()),
+      return: () => {
+        if (!finished) {
+          finished = true;
+          this.#iterating = false;
+          this.#inbound.release();
+          if (!keepOpen) void this.close();
+        }
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /** @throws InvalidUseError when adding a `message` listener while the connection is being iterated. */
+  override on<K extends keyof ConnectionEvents<T>>(event: K, listener: ConnectionEvents<T>[K]): this {
+    if (event === "message" && this.#iterating) throw new InvalidUseError("cannot add a message listener while the connection is being iterated");
+    return super.on(event, listener);
   }
 
   protected override listenersChanged(event: keyof ConnectionEvents<T>): void {
@@ -460,10 +461,17 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.#soleListener = this.#messageListeners?.length === 1 ? this.#messageListeners[0] : undefined;
     // Messages that arrived before the first listener go to it first, in order.
     if (this.#messageListeners !== undefined && this.#inbound.length > 0) {
-      while (this.#state !== "closed" && this.#inbound.length > 0) this.#dispatch(this.#inbound.take() as T);
+      while (this.#inbound.length > 0 && this.#messageListeners !== undefined) this.#dispatch(this.#inbound.take() as T);
       this.#inbound.clearFull();
       if (this.#readPaused) this.#resumeReading();
     }
+  }
+
+  /** An async listener rejected: like a throw, it closes the connection with `FW_HANDLER_ERROR`. */
+  protected override listenerRejected(event: keyof ConnectionEvents<T>, error: unknown): void {
+    // After `error` and `close` there is nothing left to close.
+    if (event === "error" || event === "close") return;
+    this.#fail(new HandlerError(`${String(event)} listener`, error));
   }
 
   // ───────────────────────── inbound ─────────────────────────
@@ -471,7 +479,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #onData(chunk: Uint8Array): void {
     if (this.#readFailed || this.#state === "closed") return;
     this.#bytesIn += chunk.length;
-    this.#inboundSeen = true;
+    if (this.#heartbeat !== undefined) this.#heartbeat.lastInbound = performance.now();
     this.#parsing = true;
     try {
       this.#decoder.push(chunk, this.#onFrame);
@@ -499,6 +507,10 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     } finally {
       this.#parsing = false;
     }
+    if (this.#decoder.stopped || this.#readFailed) return;
+    // Everything held is parsed: what waited for it can happen now.
+    if (this.#peerEndPending) this.#afterPeerEnd();
+    if (this.#state === "closed") this.#inbound.end(this.#closeInfo?.error);
   }
 
   /** framewire frame bodies carry the type byte; report sizes as the payload sizes users configure. */
@@ -509,7 +521,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       return new HandlerError("message listener", error);
     }
     if (this.#framewire && error instanceof FrameTooLargeError && error.code === ErrorCode.FRAME_TOO_LARGE) {
-      return new FrameTooLargeError(error.size - 1, error.limit - 1);
+      const limit = this.#state === "handshaking" ? MAX_HANDSHAKE_FIELDS : this.#options.maxFrameSize;
+      return new FrameTooLargeError(error.size - 1, limit);
     }
     return toFramewireError(error, ErrorCode.MALFORMED_FRAME);
   }
@@ -523,35 +536,46 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       if (!this.#framewire) {
         this.#framesIn++;
         this.#inListener = true;
-        sole(bytes.subarray(start, end) as T);
+        const result: unknown = sole(bytes.subarray(start, end) as T);
         this.#inListener = false;
+        if (result !== undefined) this.watch("message", result, [bytes.subarray(start, end) as T]);
         return;
       }
       if (end > start && bytes[start] === FrameType.DATA) {
+        if (this.#checkDataSize && end - start - 1 > this.#options.maxFrameSize) throw this.#dataTooLarge(end - start);
         this.#framesIn++;
         this.#inListener = true;
-        sole(bytes.subarray(start + 1, end) as T);
+        const result: unknown = sole(bytes.subarray(start + 1, end) as T);
         this.#inListener = false;
+        if (result !== undefined) this.watch("message", result, [bytes.subarray(start + 1, end) as T]);
         return;
       }
     }
     if (!this.#framewire) {
       this.#framesIn++;
-      if (this.#state === "open" || this.#state === "closing") this.#deliver(bytes.subarray(start, end));
+      this.#deliver(bytes.subarray(start, end));
       return;
     }
     if (start === end) throw new ProtocolError("empty framewire frame (no type byte)", ErrorCode.MALFORMED_FRAME);
     const type = bytes[start] as number;
     if (type === FrameType.DATA) {
-      if (this.#state === "open" || this.#state === "closing") {
-        this.#framesIn++;
-        this.#deliver(bytes.subarray(start + 1, end));
-        return;
-      }
-      throw new ProtocolError(this.#state === "handshaking" ? "DATA before the handshake completed" : "DATA after close");
+      if (this.#state === "handshaking") throw new ProtocolError("DATA before the handshake completed");
+      if (this.#checkDataSize && end - start - 1 > this.#options.maxFrameSize) throw this.#dataTooLarge(end - start);
+      this.#framesIn++;
+      this.#deliver(bytes.subarray(start + 1, end));
+      return;
+    }
+    if (this.#state === "closed") return; // control frames parsed after the socket closed have no one to answer
+    if (this.#state !== "handshaking" && end - start - 1 > MAX_CONTROL_FIELDS) {
+      throw new ProtocolError(`control frame with ${end - start - 1} bytes of fields; at most ${MAX_CONTROL_FIELDS} are allowed`);
     }
     this.#onControl(type, bytes.subarray(start + 1, end));
   };
+
+  /** A DATA body (type byte included) above `maxFrameSize`, in the decoder's units: `#inboundError` reports payload sizes. */
+  #dataTooLarge(bodyLength: number): FrameTooLargeError {
+    return new FrameTooLargeError(bodyLength, this.#options.maxFrameSize + 1);
+  }
 
   #deliver(payload: Uint8Array): void {
     let message: T;
@@ -565,7 +589,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       this.#dispatch(message);
       return;
     }
-    if (!this.#inbound.push(message)) {
+    if (!this.#inbound.push(message, payload.length)) {
       this.#readPaused = true;
       this.#applyReadState();
     }
@@ -575,7 +599,10 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     const listeners = this.#messageListeners;
     if (listeners === undefined) return;
     try {
-      for (let i = 0; i < listeners.length; i++) (listeners[i] as (m: T) => void)(message);
+      for (let i = 0; i < listeners.length; i++) {
+        const result: unknown = (listeners[i] as (m: T) => unknown)(message);
+        if (result !== undefined) this.watch("message", result, [message]);
+      }
     } catch (error) {
       this.#stopReading();
       this.#fail(new HandlerError("message listener", error));
@@ -595,13 +622,11 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   }
 
   #applyReadState(): void {
+    const paused = this.#readPaused || this.#userPaused;
+    if (paused) this.#decoder.stop(); // also after close: what is still held is parsed only as it is consumed
     if (this.#state === "closed") return;
-    if (this.#readPaused || this.#userPaused) {
-      this.#decoder.stop();
-      this.#socket.pause();
-    } else {
-      this.#socket.resume();
-    }
+    if (paused) this.#socket.pause();
+    else this.#socket.resume();
   }
 
   #onControl(type: number, body: Uint8Array): void {
@@ -632,8 +657,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
         const error = new HandshakeRejectedError(reason.code, reason.reason);
         this.#stopReading();
         this.#rejectHandshake(error);
-        this.#recordClose({ code: ErrorCode.HANDSHAKE_REJECTED, reason: `${reason.code}: ${reason.reason}`, remote: true, error });
-        this.#startClose(this.#closeInfo as CloseInfo, false);
+        this.#startClose({ code: ErrorCode.HANDSHAKE_REJECTED, reason: `${reason.code}: ${reason.reason}`, remote: true, error }, false);
         return;
       }
       case FrameType.PING:
@@ -649,8 +673,9 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       case FrameType.GOAWAY: {
         if (this.#state === "handshaking") throw new ProtocolError("GOAWAY before the handshake completed");
         const reason = decodeReason(body, "GOAWAY");
-        const error = reason.code === CloseCode.NORMAL || reason.code === ErrorCode.SHUTDOWN ? undefined : new FramewireError(reason.code, `peer closed: ${reason.reason}`);
-        this.#recordClose({ ...reason, remote: true, ...(error ? { error } : {}) });
+        // The failure, if any, was the peer's: it is reported in the close info, not as an `error` event.
+        const orderly = reason.code === CloseCode.NORMAL || reason.code === ErrorCode.SHUTDOWN;
+        this.#recordClose({ ...reason, remote: true, ...(orderly ? {} : { error: new PeerError(reason.code, reason.reason) }) });
         try {
           this.emit("goaway", reason);
         } catch (listenerError) {
@@ -664,8 +689,6 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     }
   }
 
-  #helloSeen = false;
-
   #onHello(hello: Hello): void {
     const server = this.#serverHandshake;
     if (server === undefined) throw new ProtocolError("unexpected HELLO");
@@ -677,54 +700,45 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.version = version;
     this.peerTags = hello.tags ?? {};
     if (hello.maxFrameSize !== undefined) this.#peerMaxFrame = hello.maxFrameSize;
-    let verdict: ReturnType<ServerHandshake["accept"]>;
-    try {
-      verdict = server.accept(hello, this as Connection<unknown>);
-    } catch (error) {
-      this.#reject({ code: ErrorCode.HANDLER, reason: new HandlerError("verifyHandshake", error).message });
-      return;
-    }
-    const settle = (result: { session: string } | Reason): void => {
-      if (this.#state !== "handshaking") return;
-      if ("code" in result) {
-        this.#reject(result);
-        return;
-      }
-      this.sessionId = result.session;
-      this.#sendControl(
-        FrameType.WELCOME,
-        encodeWelcome({ version, session: result.session, tags: server.tags, maxFrameSize: this.#options.maxFrameSize, heartbeatMs: server.heartbeatMs }),
-      );
-      this.#open(server.heartbeatMs);
-      server.opened(this as Connection<unknown>);
-    };
-    if (verdict instanceof Promise) {
-      // Frames after HELLO wait for the verdict: nothing reaches the application before WELCOME.
-      this.#userPaused = true;
-      this.#applyReadState();
-      verdict.then(
-        (result) => {
-          this.#userPaused = false;
-          settle(result);
-          this.#applyReadState();
-          this.#drainDecoder();
-        },
-        (error: unknown) => {
-          this.#userPaused = false;
-          if (this.#state === "handshaking") this.#reject({ code: ErrorCode.HANDLER, reason: new HandlerError("verifyHandshake", error).message });
-          this.#applyReadState(); // keep reading (and discarding) so the peer's FIN is seen
-        },
-      );
-    } else {
-      settle(verdict);
-    }
+    // Frames after HELLO wait for the verdict: nothing reaches the application before WELCOME.
+    this.#userPaused = true;
+    this.#applyReadState();
+    server.accept(hello, this as Connection<unknown>).then(
+      (verdict) => {
+        this.#userPaused = false;
+        if (this.#state === "handshaking") {
+          if ("code" in verdict) this.#reject(verdict, verdict.error);
+          else {
+            this.sessionId = verdict.session;
+            this.#sendControl(
+              FrameType.WELCOME,
+              encodeWelcome({ version, session: verdict.session, tags: server.tags, maxFrameSize: this.#options.maxFrameSize, heartbeatMs: server.heartbeatMs }),
+            );
+            this.#open(server.heartbeatMs);
+            server.opened(this as Connection<unknown>);
+          }
+        }
+        // Rejected or failed: keep reading (and discarding) so the peer's FIN is seen.
+        this.#applyReadState();
+        this.#drainDecoder();
+      },
+      (error: unknown) => {
+        // Not reachable through Server (its accept() never rejects); kept so no path leaves the handshake hanging.
+        this.#userPaused = false;
+        const failure = new HandlerError("verifyHandshake", error);
+        if (this.#state === "handshaking") this.#reject({ code: ErrorCode.HANDLER, reason: reasonForPeer(failure) }, failure);
+        this.#applyReadState();
+      },
+    );
   }
 
-  /** Server side: refuse the handshake with a code the client receives, then close. */
-  #reject(reason: Reason): void {
+  /**
+   * Server side: refuses the handshake with a code the client receives, then closes. `error` is
+   * the local detail, when there is more to it than the code (a failing `verifyHandshake`).
+   */
+  #reject(reason: Reason, error: FramewireError = new HandshakeRejectedError(reason.code, reason.reason)): void {
     this.#stopReading();
     this.#sendControl(FrameType.REJECT, encodeReason(reason));
-    const error = new HandshakeRejectedError(reason.code, reason.reason);
     this.#rejectHandshake(error);
     this.#startClose({ code: ErrorCode.HANDSHAKE_REJECTED, reason: `${reason.code}: ${reason.reason}`, remote: false, error }, false);
   }
@@ -733,26 +747,24 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = undefined;
     this.#state = "open";
+    // From now on DATA may be as large as maxFrameSize (control frames keep their own allowance).
+    if (this.#framewireDecoder !== undefined) this.#framewireDecoder.maxFrameSize = Math.max(this.#options.maxFrameSize, MAX_CONTROL_FIELDS) + 1;
     if (heartbeatMs > 0) {
-      this.#heartbeatTimeoutMs = this.#options.heartbeatTimeoutMs ?? 2 * heartbeatMs;
-      this.#heartbeatTimer = setInterval(() => this.#heartbeat(), heartbeatMs);
+      this.#heartbeat = new Heartbeat(
+        {
+          ping: () => {
+            const ping = new Uint8Array(8);
+            new DataView(ping.buffer).setFloat64(0, performance.now());
+            this.#sendControl(FrameType.PING, ping);
+          },
+          timedOut: (silentMs) => this.#fail(new HeartbeatTimeoutError(silentMs)),
+          readPaused: () => this.#readPaused || this.#userPaused,
+        },
+        heartbeatMs,
+        this.#options.heartbeatTimeoutMs ?? 2 * heartbeatMs,
+      );
     }
     this.#resolveHandshake();
-  }
-
-  #heartbeat(): void {
-    const now = performance.now();
-    // While we choose not to read, the peer's frames wait in the kernel: that is not silence.
-    if (this.#inboundSeen || this.#readPaused || this.#userPaused) this.#lastInbound = now;
-    this.#inboundSeen = false;
-    const silent = now - this.#lastInbound;
-    if (silent > this.#heartbeatTimeoutMs) {
-      this.#fail(new HeartbeatTimeoutError(silent));
-      return;
-    }
-    const ping = new Uint8Array(8);
-    new DataView(ping.buffer).setFloat64(0, now);
-    this.#sendControl(FrameType.PING, ping);
   }
 
   #onPong(body: Uint8Array): void {
@@ -766,16 +778,28 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
 
   // ───────────────────────── outbound ─────────────────────────
 
-  /** Control frames skip the overflow bound: they are tiny and must not be lost. */
+  /**
+   * framewire control frames skip the overflow bound (they are small and must not be lost) and
+   * any frame-size check: their fields are bounded by construction and the peer accepts them
+   * whatever its `maxFrameSize` (docs/protocol.md §2).
+   */
   #sendControl(type: number, body: Uint8Array): void {
     if (this.#endSent || this.#state === "closed") return; // our side is finished: nothing more can be written
     const queue = this.#queue;
-    const at = queue.reserve(this.#framer.encodedLength(body.length + 1), true);
-    queue.commit(this.#framer.encodeInto(queue.buffer, at, body, type));
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      queueMicrotask(this.#flushTask);
-    }
+    const bodyLength = body.length + 1;
+    const at = queue.reserve(4 + bodyLength, true);
+    const buffer = queue.buffer;
+    writeU32(buffer, at, bodyLength);
+    buffer[at + 4] = type;
+    buffer.set(body, at + 5);
+    queue.commit(at + 4 + bodyLength);
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(this.#flushTask);
   }
 
   readonly #flushTask = (): void => {
@@ -826,12 +850,12 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     if (keepAlive !== false) socket.setKeepAlive(true, keepAlive === true ? undefined : keepAlive);
   }
 
-  /** A local failure: report it, tell the peer why (GOAWAY with the code), close. */
-  #fail(error: FramewireError): void {
+  /** A local failure: report it, tell the peer why (GOAWAY or REJECT with the code), close. */
+  #fail(error: FramewireError, remote = false): void {
     if (this.#state === "closed") return;
     this.#stopReading();
     this.#rejectHandshake(error);
-    const info: CloseInfo = { code: error.code, reason: error.message, remote: false, error };
+    const info: CloseInfo = { code: error.code, reason: error.message, remote, error };
     this.#recordClose(info);
     this.#reportError(error);
     this.#startClose(info, true);
@@ -845,22 +869,23 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     }
   }
 
-  #startClose(info: CloseInfo, sendGoaway: boolean): void {
+  /** Starts closing; with `tellPeer`, framewire says why (GOAWAY when open, REJECT from a handshaking server). */
+  #startClose(info: CloseInfo, tellPeer: boolean): void {
     if (this.#state === "closing" || this.#state === "closed") return;
     const wasOpen = this.#state === "open";
     this.#recordClose(info);
     this.#state = "closing";
     if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = undefined;
-    if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
-    this.#heartbeatTimer = undefined;
+    this.#heartbeat?.stop();
+    this.#heartbeat = undefined;
     if (!wasOpen) {
       this.#rejectHandshake(info.error ?? new ConnectionClosedError("closed during the handshake"));
       // Whatever the peer sends now cannot complete a handshake we have given up on.
       this.#stopReading();
     }
-    if (sendGoaway && this.#framewire && !info.remote) {
-      const reason = encodeReason({ code: info.code, reason: info.reason });
+    if (tellPeer && this.#framewire) {
+      const reason = encodeReason({ code: info.code, reason: info.error ? reasonForPeer(info.error) : info.reason });
       // Open: GOAWAY. Server mid-handshake: the client waits for WELCOME or REJECT, so REJECT says why.
       if (wasOpen) this.#sendControl(FrameType.GOAWAY, reason);
       else if (this.role === "server") this.#sendControl(FrameType.REJECT, reason);
@@ -874,22 +899,37 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   }
 
   #onPeerEnd(): void {
-    this.#peerEnded = true;
+    if (this.#state === "closed") return;
+    // Frames still wait unparsed (the consumer is slow): they come first, then the FIN.
+    if (this.#decoder.stopped && !this.#readFailed) {
+      this.#peerEndPending = true;
+      return;
+    }
+    this.#afterPeerEnd();
+  }
+
+  #afterPeerEnd(): void {
+    this.#peerEndPending = false;
     if (this.#state === "closed") return;
     try {
       this.emit("end");
     } catch (error) {
       this.#reportError(new HandlerError("end listener", error));
     }
-    if (this.#endSent) return; // both sides done: the adapter closes the socket
-    if (this.#state === "closing") return; // #flush sends FIN once the queue is empty
+    if (this.#endSent || this.#state === "closing") return; // both sides done, or #flush sends FIN once the queue is empty
+    const held = this.#readFailed ? 0 : this.#decoder.bufferedBytes;
+    if (held > 0) {
+      // A frame was cut short: it can never complete, and dropping it silently would lose it.
+      this.#fail(new MalformedFrameError(`the peer closed the stream inside a frame (${held} bytes of it received)`), true);
+      return;
+    }
+    if (this.#state === "handshaking") {
+      // The server still answers (REJECT, then FIN); a client just closes.
+      this.#fail(new ProtocolError("peer closed during the handshake"), true);
+      return;
+    }
     if (this.#options.allowHalfOpen && !this.#framewire) return;
-    this.#startClose(
-      this.#state === "handshaking"
-        ? { code: ErrorCode.PROTOCOL, reason: "peer closed during the handshake", remote: true, error: new ProtocolError("peer closed during the handshake") }
-        : { code: CloseCode.PEER_CLOSED, reason: "peer closed", remote: true },
-      false,
-    );
+    this.#startClose({ code: CloseCode.PEER_CLOSED, reason: "peer closed", remote: true }, false);
   }
 
   #onSocketClose(error?: Error): void {
@@ -898,8 +938,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.#state = "closed";
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
-    if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
-    this.#closeTimer = this.#handshakeTimer = this.#heartbeatTimer = undefined;
+    this.#heartbeat?.stop();
+    this.#closeTimer = this.#handshakeTimer = this.#heartbeat = undefined;
     if (this.#closeInfo === undefined) {
       if (error !== undefined) {
         const wrapped = new SocketError(`socket error: ${error.message}`, { cause: error });
@@ -913,7 +953,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     if (previous === "handshaking") this.#rejectHandshake(info.error ?? new ConnectionClosedError("closed during the handshake"));
     this.#queue.clear();
     for (const waiter of this.#drainWaiters.splice(0)) waiter.reject(new ConnectionClosedError());
-    this.#inbound.end(info.error);
+    // Frames received but not parsed yet (a slow consumer) are still delivered: iteration ends after them.
+    if (!this.#decoder.stopped || this.#readFailed) this.#inbound.end(info.error);
     try {
       this.emit("close", info);
     } catch {
@@ -922,4 +963,3 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.#resolveClosed(info);
   }
 }
-

@@ -3,7 +3,9 @@
  *
  * Unlike Node's EventEmitter, an `error` event without listeners does not throw: framewire errors
  * are also reported through `close` events and `closed()`, and a missing listener must never
- * crash the process.
+ * crash the process. Listeners may be async: a returned promise that rejects is caught (never an
+ * unhandled rejection) and handed to `listenerRejected`, exactly as a throw reaches the emitter's
+ * caller.
  */
 
 // biome-ignore lint: the map's values are listener signatures of any shape.
@@ -45,13 +47,37 @@ export class TypedEmitter<Events extends EventMap> {
     return this.#listeners.get(event)?.length ?? 0;
   }
 
-  /** Calls every listener in order. Exceptions propagate to the caller, which decides their fate. */
+  /**
+   * Calls every listener in order. Exceptions propagate to the caller, which decides their fate;
+   * a returned promise's rejection goes to `listenerRejected`.
+   */
   protected emit<K extends keyof Events>(event: K, ...args: Parameters<Events[K]>): boolean {
     const list = this.#listeners.get(event);
     if (!list) return false;
-    for (let i = 0; i < list.length; i++) (list[i] as (...a: Parameters<Events[K]>) => unknown)(...args);
+    for (let i = 0; i < list.length; i++) {
+      const result = (list[i] as (...a: Parameters<Events[K]>) => unknown)(...args);
+      if (result !== undefined) this.watch(event, result, args);
+    }
     return true;
   }
+
+  /** If `result` (what a listener returned) is a promise, route its rejection to `listenerRejected`. */
+  protected watch<K extends keyof Events>(event: K, result: unknown, args: Parameters<Events[K]>): void {
+    if (typeof (result as PromiseLike<unknown> | null)?.then !== "function") return;
+    (result as PromiseLike<unknown>).then(undefined, (error: unknown) => {
+      try {
+        this.listenerRejected(event, error, args);
+      } catch {
+        // The hook itself failed; there is nowhere left to report it.
+      }
+    });
+  }
+
+  /**
+   * An async listener of `event` rejected. The default drops it (it is never an unhandled
+   * rejection); connections close with `FW_HANDLER_ERROR`, as for a throw.
+   */
+  protected listenerRejected<K extends keyof Events>(_event: K, _error: unknown, _args: Parameters<Events[K]>): void {}
 
   /** Hook for subclasses that cache listener state on the hot path. */
   protected listenersChanged(_event: keyof Events): void {}

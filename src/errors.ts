@@ -1,59 +1,18 @@
 /**
- * Every error framewire raises or emits is a {@link FramewireError} with a stable `code`.
- * Switch on `code`, never on `message`: messages may be reworded, codes never change.
+ * Every error framewire raises or emits is a {@link FramewireError} with a stable `code`
+ * (src/codes.ts). Switch on `code`, never on `message`: messages may be reworded, codes never change.
  */
 
-/** All stable error codes. Also used as close reason codes on the wire (see docs/protocol.md). */
-export const ErrorCode = {
-  /** A frame header announced more bytes than `maxFrameSize`. */
-  FRAME_TOO_LARGE: "FW_FRAME_TOO_LARGE",
-  /** A payload does not fit the length header's width on encode. */
-  PAYLOAD_TOO_LARGE: "FW_PAYLOAD_TOO_LARGE",
-  /** A delimited line grew past `maxLineLength` without a delimiter. */
-  LINE_TOO_LONG: "FW_LINE_TOO_LONG",
-  /** Bytes that cannot be a frame: a malformed varint header, an empty framewire frame (no type byte). */
-  MALFORMED_FRAME: "FW_MALFORMED_FRAME",
-  /** The codec could not encode or decode a message. */
-  CODEC: "FW_CODEC_ERROR",
-  /** A peer broke the protocol: data before the handshake, a frame type not in the version, a frame not allowed now. */
-  PROTOCOL: "FW_PROTOCOL_ERROR",
-  /** The handshake did not complete within `handshakeTimeoutMs`. */
-  HANDSHAKE_TIMEOUT: "FW_HANDSHAKE_TIMEOUT",
-  /** The server refused the handshake (its reason code and text are on the error). */
-  HANDSHAKE_REJECTED: "FW_HANDSHAKE_REJECTED",
-  /** No protocol version both sides support. */
-  VERSION_MISMATCH: "FW_VERSION_MISMATCH",
-  /** The peer sent nothing for `heartbeatTimeoutMs`. */
-  HEARTBEAT_TIMEOUT: "FW_HEARTBEAT_TIMEOUT",
-  /** A user handler (`message` listener, `verifyHandshake`) threw. */
-  HANDLER: "FW_HANDLER_ERROR",
-  /** The outbound queue is full and the overflow policy is `"error"`. */
-  QUEUE_FULL: "FW_QUEUE_FULL",
-  /** The connection is closed or closing. */
-  CLOSED: "FW_CLOSED",
-  /** `connect()` did not complete within `connectTimeoutMs`. */
-  CONNECT_TIMEOUT: "FW_CONNECT_TIMEOUT",
-  /** The socket could not be opened (refused, unreachable, bind failed). */
-  SOCKET: "FW_SOCKET_ERROR",
-  /** The server is at `maxConnections`. */
-  SERVER_FULL: "FW_SERVER_FULL",
-  /** The server is shutting down. */
-  SHUTDOWN: "FW_SHUTDOWN",
-  /** The adapter or runtime cannot honour an option. */
-  UNSUPPORTED: "FW_UNSUPPORTED",
-  /** An option is out of range or of the wrong kind. */
-  INVALID_OPTION: "FW_INVALID_OPTION",
-} as const;
-
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+export { type AnyCode, type ApplicationCode, CloseCode, ErrorCode } from "./codes.ts";
+import { type AnyCode, ErrorCode } from "./codes.ts";
 
 /** Base class of every framewire error. */
 export class FramewireError extends Error {
   override readonly name: string = "FramewireError";
   /** Stable machine-readable code, e.g. `"FW_FRAME_TOO_LARGE"`. */
-  readonly code: string;
+  readonly code: ErrorCode;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
   }
@@ -65,7 +24,7 @@ export class FrameTooLargeError extends FramewireError {
   constructor(
     readonly size: number,
     readonly limit: number,
-    code: string = ErrorCode.FRAME_TOO_LARGE,
+    code: ErrorCode = ErrorCode.FRAME_TOO_LARGE,
   ) {
     super(code, `frame of ${size} bytes exceeds the limit of ${limit} bytes`);
   }
@@ -90,7 +49,7 @@ export class CodecError extends FramewireError {
 /** The peer violated the framewire protocol. */
 export class ProtocolError extends FramewireError {
   override readonly name = "ProtocolError";
-  constructor(message: string, code: string = ErrorCode.PROTOCOL) {
+  constructor(message: string, code: ErrorCode = ErrorCode.PROTOCOL) {
     super(code, message);
   }
 }
@@ -100,11 +59,14 @@ export class HandshakeError extends FramewireError {
   override readonly name: string = "HandshakeError";
 }
 
-/** The server answered HELLO with REJECT. `reasonCode` is the server's own code. */
+/**
+ * The server answered HELLO with REJECT. `reasonCode` is the server's code (its own, e.g.
+ * `"BAD_TOKEN"`, or framewire's, e.g. `"FW_SERVER_FULL"`); `reason` its text, made safe to log.
+ */
 export class HandshakeRejectedError extends HandshakeError {
   override readonly name = "HandshakeRejectedError";
   constructor(
-    readonly reasonCode: string,
+    readonly reasonCode: AnyCode,
     readonly reason: string,
   ) {
     super(ErrorCode.HANDSHAKE_REJECTED, `handshake rejected: ${reasonCode}${reason ? `: ${reason}` : ""}`);
@@ -119,11 +81,17 @@ export class HeartbeatTimeoutError extends FramewireError {
   }
 }
 
-/** A user-supplied handler threw. The original error is the `cause`. */
+/**
+ * A user-supplied handler threw or its promise rejected. The original error is the `cause`; its
+ * text stays local: the peer is only told which kind of handler failed (see {@link reasonForPeer}).
+ */
 export class HandlerError extends FramewireError {
   override readonly name = "HandlerError";
+  /** Which handler failed, e.g. `"message listener"`, `"verifyHandshake"`. */
+  readonly where: string;
   constructor(where: string, cause: unknown) {
-    super(ErrorCode.HANDLER, `${where} threw: ${describe(cause)}`, { cause });
+    super(ErrorCode.HANDLER, `${where} failed: ${describe(cause)}`, { cause });
+    this.where = where;
   }
 }
 
@@ -170,7 +138,7 @@ export class UnsupportedError extends FramewireError {
   }
 }
 
-/** An option failed validation at construction. */
+/** An option or argument failed validation; nothing was done. */
 export class InvalidOptionError extends FramewireError {
   override readonly name = "InvalidOptionError";
   constructor(message: string) {
@@ -178,9 +146,46 @@ export class InvalidOptionError extends FramewireError {
   }
 }
 
+/** An API was used in a way that cannot work (e.g. two consumers of one connection's messages). */
+export class InvalidUseError extends FramewireError {
+  override readonly name = "InvalidUseError";
+  constructor(message: string) {
+    super(ErrorCode.INVALID_USE, message);
+  }
+}
+
+/**
+ * The peer closed with an error code (GOAWAY with a code other than `FW_NORMAL`/`FW_SHUTDOWN`).
+ * The failure happened at the peer, so it is not emitted as an `error` event: it is the close
+ * info's `error`, with `remote: true`. `peerCode` and `peerReason` are what the peer said,
+ * checked and made safe to log; a peer can still claim any well-formed code, so treat them as
+ * the peer's word.
+ */
+export class PeerError extends FramewireError {
+  override readonly name = "PeerError";
+  constructor(
+    readonly peerCode: AnyCode,
+    readonly peerReason: string,
+  ) {
+    super(ErrorCode.PEER_ERROR, `peer closed with ${peerCode}${peerReason ? `: ${peerReason}` : ""}`);
+  }
+}
+
+/**
+ * The reason text sent to the peer for a local error. framewire's own messages describe what the
+ * peer did and are sent as they are; a failing handler's text is the application's and may hold
+ * secrets (database errors, paths), so the peer only learns which handler failed.
+ */
+export function reasonForPeer(error: FramewireError): string {
+  if (error instanceof HandlerError) return `${error.where} failed`;
+  return error.message;
+}
+
 /** Wraps anything thrown into a FramewireError, keeping the original as `cause`. */
-export function toFramewireError(error: unknown, code: string = ErrorCode.SOCKET): FramewireError {
+export function toFramewireError(error: unknown, code: ErrorCode = ErrorCode.SOCKET): FramewireError {
   if (error instanceof FramewireError) return error;
+  if (code === ErrorCode.SOCKET) return new SocketError(describe(error), { cause: error });
+  if (code === ErrorCode.MALFORMED_FRAME) return new MalformedFrameError(describe(error), { cause: error });
   return new FramewireError(code, describe(error), { cause: error });
 }
 

@@ -25,15 +25,43 @@ export {
   textCodec,
 } from "./codec/index.ts";
 export {
-  type CloseInfo,
+  type AnyCode,
+  type ApplicationCode,
   CloseCode,
+  ErrorCode,
+  isWellFormedCode,
+  MAX_CODE_LENGTH,
+  MAX_REASON_BYTES,
+} from "./codes.ts";
+export {
+  type CloseInfo,
   Connection,
   type ConnectionEvents,
+  type ConnectionState,
   type ConnectionStats,
+  type MessagesOptions,
   type SendStatus,
 } from "./connection.ts";
 export { TypedEmitter } from "./emitter.ts";
-export * from "./errors.ts";
+export {
+  CodecError,
+  ConnectionClosedError,
+  ConnectTimeoutError,
+  FrameTooLargeError,
+  FramewireError,
+  HandlerError,
+  HandshakeError,
+  HandshakeRejectedError,
+  HeartbeatTimeoutError,
+  InvalidOptionError,
+  InvalidUseError,
+  MalformedFrameError,
+  PeerError,
+  ProtocolError,
+  QueueFullError,
+  SocketError,
+  UnsupportedError,
+} from "./errors.ts";
 export type { OverflowPolicy } from "./flow/outbound-queue.ts";
 export {
   createFramer,
@@ -43,12 +71,21 @@ export {
   type FrameSink,
   type Framer,
   type FramingOptions,
+  LengthPrefixedDecoder,
   LengthPrefixedFramer,
   type LengthPrefixedOptions,
   PassthroughFramer,
 } from "./framing/index.ts";
 export type { ConnectionOptions } from "./options.ts";
-export { FrameType, PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN } from "./protocol/wire.ts";
+export {
+  FrameType,
+  MAX_CONTROL_FIELDS,
+  MAX_HANDSHAKE_FIELDS,
+  MIN_FRAME_SIZE,
+  PROTOCOL_VERSION_MAX,
+  PROTOCOL_VERSION_MIN,
+  type Reason,
+} from "./protocol/wire.ts";
 export {
   type BroadcastResult,
   type HandshakeInfo,

@@ -1,13 +1,16 @@
-import type { Codec, CodecName } from "./codec/index.ts";
+import { type Codec, type CodecName, resolveCodec } from "./codec/index.ts";
 import { InvalidOptionError } from "./errors.ts";
 import type { OverflowPolicy } from "./flow/outbound-queue.ts";
-import type { Framer, FramingOptions } from "./framing/index.ts";
+import { createFramer, type Framer, type FramingOptions } from "./framing/index.ts";
+import { MAX_HANDSHAKE_FIELDS, MIN_FRAME_SIZE } from "./protocol/wire.ts";
+import { boolean, integer, oneOf, plainObject, rejectUnknownKeys, requireObject, stringRecord } from "./validate.ts";
 
 /** Options shared by servers (for every accepted connection) and clients. */
 export interface ConnectionOptions<T = unknown> {
   /**
    * How messages become bytes: `"buffer"` (Uint8Array as is), `"text"` (strict UTF-8), `"json"`,
-   * `"cbor"`, or your own `{ name, encode, decode }`.
+   * `"cbor"`, or a codec object: your own `{ name, encode, decode }`, or `jsonCodec(limits)` /
+   * `cborCodec(limits)` to change the decoding limits.
    * @default "buffer"
    */
   codec?: CodecName | Codec<T>;
@@ -24,8 +27,9 @@ export interface ConnectionOptions<T = unknown> {
    */
   framing?: FramingOptions | Framer;
   /**
-   * Largest message payload accepted from the peer, in bytes; a larger header closes the
-   * connection with `FW_FRAME_TOO_LARGE` before the body is read. Sending a larger message throws.
+   * Largest message payload accepted from the peer, in bytes, at least 64. A larger header
+   * closes the connection with `FW_FRAME_TOO_LARGE` before the body is read. framewire sends it
+   * to the peer, which then refuses to send more (`send()` throws `FrameTooLargeError`).
    * @default 16 MiB
    */
   maxFrameSize?: number;
@@ -47,11 +51,17 @@ export interface ConnectionOptions<T = unknown> {
    */
   overflow?: OverflowPolicy;
   /**
-   * Messages held for async iteration when no `message` listener is attached; reading pauses
-   * when it is full and resumes when the consumer has taken half.
+   * Messages held for `for await` (when no `message` listener is attached). Reading from the
+   * socket pauses when this many are waiting, and resumes when the consumer has taken half.
    * @default 1024
    */
   maxInboundMessages?: number;
+  /**
+   * Payload bytes held for `for await`; reading pauses at this bound too (one message is always
+   * accepted, so at most this plus one `maxFrameSize` is held).
+   * @default 8 MiB
+   */
+  maxInboundBytes?: number;
   /**
    * framewire only: time allowed for HELLO/WELCOME before the socket is closed.
    * @default 10000
@@ -64,7 +74,9 @@ export interface ConnectionOptions<T = unknown> {
    */
   heartbeatIntervalMs?: number;
   /**
-   * framewire only: close with `FW_HEARTBEAT_TIMEOUT` after this long without any inbound frame.
+   * framewire only: close with `FW_HEARTBEAT_TIMEOUT` once nothing has arrived for this long. A
+   * value below twice the interval makes this side ping every `heartbeatTimeoutMs / 2`, so an
+   * answering peer is never taken for a dead one.
    * @default 2 × the heartbeat interval in force
    */
   heartbeatTimeoutMs?: number;
@@ -85,24 +97,27 @@ export interface ConnectionOptions<T = unknown> {
    */
   keepAlive?: boolean | number;
   /**
-   * When the peer half-closes (FIN), keep our side open until `close()`; an `end` event tells.
-   * Otherwise framewire flushes what is queued and closes.
+   * Raw mode only: when the peer half-closes (FIN), keep our side open until `close()`; an `end`
+   * event tells. Otherwise framewire flushes what is queued and closes. framewire mode always
+   * closes after the peer's FIN (its GOAWAY says the peer is done).
    * @default false
    */
   allowHalfOpen?: boolean;
-  /** framewire only: string tags sent in HELLO (client) or WELCOME (server). */
+  /** framewire only: string tags sent in HELLO (client) or WELCOME (server); with `app`, at most 64 KiB of JSON. */
   tags?: Record<string, string>;
 }
 
 /** Validated options with defaults applied, as the core uses them. */
 export interface ResolvedConnectionOptions {
   protocol: "framewire" | "raw";
-  framing: FramingOptions | Framer | undefined;
+  /** Raw mode: the framer (validated once; each connection makes its own decoder). */
+  framer: Framer | undefined;
   maxFrameSize: number;
   highWaterMark: number;
   maxBufferedBytes: number;
   overflow: OverflowPolicy;
   maxInboundMessages: number;
+  maxInboundBytes: number;
   handshakeTimeoutMs: number;
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number | undefined;
@@ -115,51 +130,89 @@ export interface ResolvedConnectionOptions {
 
 export const MiB = 1024 * 1024;
 
-export function resolveConnectionOptions(options: ConnectionOptions<never> | ConnectionOptions<unknown>): ResolvedConnectionOptions {
-  const protocol = options.protocol ?? "framewire";
-  if (protocol !== "framewire" && protocol !== "raw") {
-    throw new InvalidOptionError(`protocol must be "framewire" or "raw", got ${String(protocol)}`);
-  }
-  if (protocol === "framewire" && options.framing !== undefined) {
+/** The keys of {@link ConnectionOptions}; `listen` and `connect` add their own. */
+export const CONNECTION_OPTION_KEYS = [
+  "codec",
+  "protocol",
+  "framing",
+  "maxFrameSize",
+  "highWaterMark",
+  "maxBufferedBytes",
+  "overflow",
+  "maxInboundMessages",
+  "maxInboundBytes",
+  "handshakeTimeoutMs",
+  "heartbeatIntervalMs",
+  "heartbeatTimeoutMs",
+  "closeTimeoutMs",
+  "noDelay",
+  "keepAlive",
+  "allowHalfOpen",
+  "tags",
+] as const;
+
+/**
+ * Checks `options` for `where` (`"listen"` or `"connect"`): unknown keys, every value, and the
+ * codec and raw framing (built once here, so a bad one fails now, not on the first socket).
+ * `extraKeys` are the caller's own options, which it checks itself.
+ */
+export function resolveConnectionOptions(
+  options: object,
+  where: string,
+  extraKeys: readonly string[],
+): { resolved: ResolvedConnectionOptions; codec: Codec<unknown> } {
+  plainObject(`${where} options`, options);
+  rejectUnknownKeys(options, new Set<string>([...CONNECTION_OPTION_KEYS, ...extraKeys]), where);
+  const o = options as ConnectionOptions<unknown>;
+  const protocol = oneOf("protocol", o.protocol, ["framewire", "raw"], "framewire");
+  if (protocol === "framewire" && o.framing !== undefined) {
     throw new InvalidOptionError(`framing applies to protocol "raw" only; framewire frames are fixed by the protocol`);
   }
-  const overflow = options.overflow ?? "error";
-  if (overflow !== "error" && overflow !== "drop-newest" && overflow !== "drop-oldest") {
-    throw new InvalidOptionError(`overflow must be "error", "drop-newest" or "drop-oldest", got ${String(overflow)}`);
-  }
-  const maxFrameSize = count("maxFrameSize", options.maxFrameSize, 16 * MiB);
-  const highWaterMark = count("highWaterMark", options.highWaterMark, MiB);
-  const maxBufferedBytes = count("maxBufferedBytes", options.maxBufferedBytes, 64 * MiB);
+  const maxFrameSize = integer("maxFrameSize", o.maxFrameSize, 16 * MiB, MIN_FRAME_SIZE, 0xffff_fffe);
+  const highWaterMark = integer("highWaterMark", o.highWaterMark, MiB);
+  const maxBufferedBytes = integer("maxBufferedBytes", o.maxBufferedBytes, 64 * MiB);
   if (maxBufferedBytes < highWaterMark) {
     throw new InvalidOptionError(`maxBufferedBytes (${maxBufferedBytes}) must be at least highWaterMark (${highWaterMark})`);
   }
-  const keepAlive = options.keepAlive ?? false;
-  if (typeof keepAlive !== "boolean") count("keepAlive", keepAlive, 0);
-  return {
+  const keepAlive = o.keepAlive === undefined || typeof o.keepAlive === "boolean" ? (o.keepAlive ?? false) : integer("keepAlive", o.keepAlive, 0);
+  const tags = stringRecord("tags", o.tags);
+  if (protocol === "raw" && o.tags !== undefined) throw new InvalidOptionError(`tags are sent in the framewire handshake; protocol "raw" has none`);
+  const heartbeatTimeoutMs = o.heartbeatTimeoutMs === undefined ? undefined : integer("heartbeatTimeoutMs", o.heartbeatTimeoutMs, 0, 1);
+  const resolved: ResolvedConnectionOptions = {
     protocol,
-    framing: options.framing,
+    framer: protocol === "raw" ? rawFramer(o.framing, maxFrameSize) : undefined,
     maxFrameSize,
     highWaterMark,
     maxBufferedBytes,
-    overflow,
-    maxInboundMessages: Math.max(1, count("maxInboundMessages", options.maxInboundMessages, 1024)),
-    handshakeTimeoutMs: count("handshakeTimeoutMs", options.handshakeTimeoutMs, 10_000),
-    heartbeatIntervalMs: count("heartbeatIntervalMs", options.heartbeatIntervalMs, 15_000),
-    heartbeatTimeoutMs:
-      options.heartbeatTimeoutMs === undefined ? undefined : count("heartbeatTimeoutMs", options.heartbeatTimeoutMs, 0),
-    closeTimeoutMs: count("closeTimeoutMs", options.closeTimeoutMs, 5_000),
-    noDelay: options.noDelay ?? true,
+    overflow: oneOf("overflow", o.overflow, ["error", "drop-newest", "drop-oldest"], "error"),
+    maxInboundMessages: integer("maxInboundMessages", o.maxInboundMessages, 1024, 1),
+    maxInboundBytes: integer("maxInboundBytes", o.maxInboundBytes, 8 * MiB, 1),
+    handshakeTimeoutMs: integer("handshakeTimeoutMs", o.handshakeTimeoutMs, 10_000, 1),
+    heartbeatIntervalMs: integer("heartbeatIntervalMs", o.heartbeatIntervalMs, 15_000),
+    heartbeatTimeoutMs,
+    closeTimeoutMs: integer("closeTimeoutMs", o.closeTimeoutMs, 5_000),
+    noDelay: boolean("noDelay", o.noDelay, true),
     keepAlive,
-    allowHalfOpen: options.allowHalfOpen ?? false,
-    tags: { ...(options.tags ?? {}) },
+    allowHalfOpen: boolean("allowHalfOpen", o.allowHalfOpen, false),
+    tags,
   };
+  return { resolved, codec: resolveCodec(o.codec) };
 }
 
-/** A non-negative safe integer option, or its default. */
-export function count(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidOptionError(`${name} must be a non-negative integer, got ${String(value)}`);
+/** Throws unless the JSON of a handshake frame's fields fits {@link MAX_HANDSHAKE_FIELDS}. */
+export function checkHandshakeFields(fields: unknown, what: string): void {
+  const size = new TextEncoder().encode(JSON.stringify(fields)).length;
+  // A little room for the frame's fixed bytes and the members framewire adds.
+  if (size > MAX_HANDSHAKE_FIELDS - 256) {
+    throw new InvalidOptionError(`${what} take ${size} bytes of JSON; the handshake allows ${MAX_HANDSHAKE_FIELDS - 256}`);
   }
-  return value;
+}
+
+/** Raw mode framing, built and checked now. The top-level `maxFrameSize` applies unless the framing sets its own. */
+function rawFramer(framing: FramingOptions | Framer | undefined, maxFrameSize: number): Framer {
+  if (framing === undefined) return createFramer({ type: "length-prefixed", maxFrameSize });
+  requireObject("framing", framing);
+  if ("createDecoder" in framing) return framing;
+  if (framing.type === "length-prefixed" && framing.maxFrameSize === undefined) return createFramer({ ...framing, maxFrameSize });
+  return createFramer(framing);
 }

@@ -1,17 +1,22 @@
-import type { Listener, RawSocket, SocketAdapter } from "./adapter.ts";
+import type { Listener, ListenOptions, RawSocket, SocketAdapter } from "./adapter.ts";
 import { type Codec, resolveCodec } from "./codec/index.ts";
+import { type AnyCode, type ApplicationCode, isWellFormedCode, truncateReason } from "./codes.ts";
 import { type CloseInfo, Connection, type ConnectionStats, type SendStatus, type ServerHandshake } from "./connection.ts";
 import { TypedEmitter } from "./emitter.ts";
 import {
   ErrorCode,
+  FrameTooLargeError,
   type FramewireError,
   HandlerError,
   InvalidOptionError,
   QueueFullError,
+  reasonForPeer,
+  toFramewireError,
   UnsupportedError,
 } from "./errors.ts";
-import { type ConnectionOptions, count, type ResolvedConnectionOptions, resolveConnectionOptions } from "./options.ts";
+import { checkHandshakeFields, type ConnectionOptions, type ResolvedConnectionOptions, resolveConnectionOptions } from "./options.ts";
 import type { Hello, Reason } from "./protocol/wire.ts";
+import { boolean, integer, optionalFunction, string } from "./validate.ts";
 
 /** What `verifyHandshake` sees of a client's HELLO. */
 export interface HandshakeInfo {
@@ -25,10 +30,12 @@ export interface HandshakeInfo {
 
 /**
  * `verifyHandshake`'s answer: `true`/`undefined` accepts; `false` rejects with
- * `FW_HANDSHAKE_REJECTED`; `{ code, reason }` rejects with your own code, which the client
- * receives on its `HandshakeRejectedError` as `reasonCode`.
+ * `FW_HANDSHAKE_REJECTED`; `{ code, reason }` rejects with your own code (e.g. `"BAD_TOKEN"`),
+ * which the client receives on its `HandshakeRejectedError` as `reasonCode`, and `reason`
+ * (cut to 256 bytes), which the client sees as `reason`. A throw, a rejected promise or a
+ * malformed code rejects with `FW_HANDLER_ERROR`; the client is not told why.
  */
-export type HandshakeVerdict = boolean | undefined | void | { code: string; reason?: string };
+export type HandshakeVerdict = boolean | undefined | void | { code: ApplicationCode | AnyCode; reason?: string };
 
 export interface ServerOptions<T = unknown> extends ConnectionOptions<T> {
   /**
@@ -50,7 +57,10 @@ export interface ServerOptions<T = unknown> extends ConnectionOptions<T> {
    * @default 10000
    */
   maxConnections?: number;
-  /** framewire only: decides whether a client's HELLO is accepted. May be async. */
+  /**
+   * framewire only: decides whether a client's HELLO is accepted. May be async; the frames that
+   * follow HELLO wait for the verdict (the handshake timeout still runs).
+   */
   verifyHandshake?: (info: HandshakeInfo) => HandshakeVerdict | Promise<HandshakeVerdict>;
   /**
    * `close()`'s default grace: how long connections get to drain after GOAWAY before they are destroyed.
@@ -59,7 +69,7 @@ export interface ServerOptions<T = unknown> extends ConnectionOptions<T> {
   shutdownTimeoutMs?: number;
 }
 
-export interface ServerStats extends Omit<ConnectionStats, "rttMs" | "srttMs" | "inboundQueued"> {
+export interface ServerStats extends Omit<ConnectionStats, "rttMs" | "srttMs" | "inboundQueued" | "inboundQueuedBytes"> {
   /** Open connections now (handshake done). */
   connections: number;
   /** Sockets accepted since listen, including those whose handshake failed. */
@@ -75,11 +85,14 @@ export interface BroadcastResult {
   dropped: number;
   /** Connections whose queue was full under overflow `"error"`. */
   full: number;
+  /** Connections whose peer accepts smaller messages than this one (its announced `maxFrameSize`). */
+  tooLarge: number;
   closed: number;
 }
 
+/** A server's events. Listeners may be async; a rejected promise counts as a throw. */
 export type ServerEvents<T> = {
-  /** A connection completed its handshake (at once in raw mode). A throwing listener closes it. */
+  /** A connection completed its handshake (at once in raw mode). A listener that throws or rejects closes it (`FW_HANDLER_ERROR`). */
   connection: (connection: Connection<T>) => void;
   /** An accepted socket never became a connection (handshake rejected, failed, or server full). */
   reject: (error: FramewireError, remote: { address: string; port: number }) => void;
@@ -110,43 +123,36 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
   readonly #closedTotals: Totals = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, drops: 0 };
   #closing: Promise<void> | undefined;
 
-  /** @internal Use `listen()`. */
+  /**
+   * @internal Use `listen()`. Every option is checked before the port is bound, so a bad one
+   * leaves nothing listening.
+   */
   static async start<T>(adapter: SocketAdapter, options: ServerOptions<T>): Promise<Server<T>> {
-    const resolved = resolveConnectionOptions(options);
-    if (options.reusePort && !adapter.capabilities.reusePort) {
-      throw new UnsupportedError(`reusePort is not supported by the ${adapter.name} adapter here`);
-    }
-    if (options.path !== undefined && !adapter.capabilities.unixSockets) {
-      throw new UnsupportedError(`Unix domain sockets are not supported by the ${adapter.name} adapter`);
-    }
+    const settings = resolveServerOptions(options, adapter);
     let server: Server<T> | undefined;
-    const listener = await adapter.listen(
-      {
-        host: options.host ?? "127.0.0.1",
-        port: count("port", options.port, 0),
-        ...(options.path !== undefined ? { path: options.path } : {}),
-        ...(options.reusePort ? { reusePort: true } : {}),
-      },
-      (socket) => (server as Server<T>).#accept(socket),
-    );
-    server = new Server<T>(adapter, listener, resolved, options);
+    let listener: Listener;
+    try {
+      listener = await adapter.listen(settings.listen, (socket) => (server as Server<T>).#accept(socket));
+    } catch (error) {
+      throw toFramewireError(error);
+    }
+    server = new Server<T>(adapter, listener, settings, options);
     return server;
   }
 
-  private constructor(adapter: SocketAdapter, listener: Listener, options: ResolvedConnectionOptions, raw: ServerOptions<T>) {
+  private constructor(adapter: SocketAdapter, listener: Listener, settings: ServerSettings, raw: ServerOptions<T>) {
     super();
     this.adapter = adapter;
     this.#listener = listener;
-    this.#options = options;
+    this.#options = settings.connection;
     this.#codecOption = raw.codec;
-    this.#codec = resolveCodec(raw.codec);
-    this.#maxConnections = count("maxConnections", raw.maxConnections, 10_000);
-    this.#shutdownTimeoutMs = count("shutdownTimeoutMs", raw.shutdownTimeoutMs, 5_000);
-    if (raw.port !== undefined && raw.port > 65535) throw new InvalidOptionError(`port must be at most 65535`);
-    const verify = raw.verifyHandshake;
+    this.#codec = settings.codec as Codec<T>;
+    this.#maxConnections = settings.maxConnections;
+    this.#shutdownTimeoutMs = settings.shutdownTimeoutMs;
+    const verify = settings.verifyHandshake;
     this.#handshake = {
-      heartbeatMs: options.heartbeatIntervalMs,
-      tags: options.tags,
+      heartbeatMs: settings.connection.heartbeatIntervalMs,
+      tags: settings.connection.tags,
       accept: (hello, connection) => this.#verify(verify, hello, connection),
       opened: (connection) => this.#opened(connection as Connection<T>),
     };
@@ -175,23 +181,24 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
   }
 
   /**
-   * Sends one message to every open connection (or those `filter` keeps), encoding it once.
+   * Sends one message to every open connection (or those `filter` keeps), encoding it once. One
+   * connection never stops the others: a full queue or a peer that accepts smaller messages is
+   * counted in the result (`full`, `tooLarge`) and the broadcast goes on.
    * @throws CodecError when the message cannot be encoded (nothing is sent then).
    */
   broadcast(message: T, filter?: (connection: Connection<T>) => boolean): BroadcastResult {
     const payload = this.#codec.encode(message);
-    const result: BroadcastResult = { queued: 0, backpressure: 0, dropped: 0, full: 0, closed: 0 };
+    const result: BroadcastResult = { queued: 0, backpressure: 0, dropped: 0, full: 0, tooLarge: 0, closed: 0 };
     for (const connection of this.#open.values()) {
       if (filter !== undefined && !filter(connection)) continue;
       let status: SendStatus;
       try {
         status = connection.sendEncoded(payload);
       } catch (error) {
-        if (error instanceof QueueFullError) {
-          result.full++;
-          continue;
-        }
-        throw error;
+        if (error instanceof QueueFullError) result.full++;
+        else if (error instanceof FrameTooLargeError) result.tooLarge++;
+        else throw error; // a framewire bug: nothing else can come out of sendEncoded
+        continue;
       }
       result[status]++;
     }
@@ -282,6 +289,11 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     }
   }
 
+  /** An async `connection` listener rejected: that connection closes, as for a throw. Other events' failures are dropped. */
+  protected override listenerRejected<K extends keyof ServerEvents<T>>(event: K, error: unknown, args: Parameters<ServerEvents<T>[K]>): void {
+    if (event === "connection") (args[0] as Connection<T>).fail(new HandlerError("connection listener", error));
+  }
+
   #forget(connection: Connection<T>, info: CloseInfo, remote: { address: string; port: number }): void {
     this.#all.delete(connection);
     const wasOpen = this.#open.delete(connection.id);
@@ -298,25 +310,34 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     }
   }
 
+  /** The verdict on a HELLO. Never rejects: a failing `verifyHandshake` becomes a rejection with `FW_HANDLER_ERROR`. */
   async #verify(
     verify: ServerOptions<T>["verifyHandshake"],
     hello: Hello,
     connection: Connection<unknown>,
-  ): Promise<{ session: string } | Reason> {
+  ): Promise<{ session: string } | (Reason & { error?: FramewireError })> {
     if (verify !== undefined) {
-      const verdict = await verify({
-        version: connection.version,
-        app: hello.app,
-        tags: hello.tags ?? {},
-        remoteAddress: connection.remoteAddress,
-        remotePort: connection.remotePort,
-      });
+      let verdict: HandshakeVerdict;
+      try {
+        verdict = await verify({
+          version: connection.version,
+          app: hello.app,
+          tags: hello.tags ?? {},
+          remoteAddress: connection.remoteAddress,
+          remotePort: connection.remotePort,
+        });
+      } catch (error) {
+        return handlerFailure(error);
+      }
       if (verdict === false) return { code: ErrorCode.HANDSHAKE_REJECTED, reason: "rejected by verifyHandshake" };
       if (typeof verdict === "object" && verdict !== null) {
-        if (typeof verdict.code !== "string" || verdict.code === "") {
-          return { code: ErrorCode.HANDLER, reason: "verifyHandshake returned a rejection without a code" };
+        if (!isWellFormedCode(verdict.code)) {
+          return handlerFailure(new InvalidOptionError(`verifyHandshake returned the code ${JSON.stringify(verdict.code)}; codes match [A-Z][A-Z0-9_]* (at most 64 characters)`));
         }
-        return { code: verdict.code, reason: verdict.reason ?? "" };
+        return { code: verdict.code, reason: truncateReason(typeof verdict.reason === "string" ? verdict.reason : "") };
+      }
+      if (verdict !== true && verdict !== undefined) {
+        return handlerFailure(new InvalidOptionError(`verifyHandshake returned ${typeof verdict}; expected a boolean, undefined or { code, reason }`));
       }
     }
     return { session: randomSessionId() };
@@ -329,6 +350,49 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
       // A throwing server-level listener must not take down the connection machinery.
     }
   }
+}
+
+/** A rejection for a failed `verifyHandshake`: the client gets the code, the server keeps the detail. */
+function handlerFailure(cause: unknown): Reason & { error: FramewireError } {
+  const error = new HandlerError("verifyHandshake", cause);
+  return { code: ErrorCode.HANDLER, reason: reasonForPeer(error), error };
+}
+
+/** Server-level settings, checked before anything is bound. */
+interface ServerSettings {
+  connection: ResolvedConnectionOptions;
+  codec: Codec<unknown>;
+  listen: ListenOptions;
+  maxConnections: number;
+  shutdownTimeoutMs: number;
+  verifyHandshake: ServerOptions<unknown>["verifyHandshake"];
+}
+
+const SERVER_KEYS = ["host", "port", "path", "reusePort", "maxConnections", "verifyHandshake", "shutdownTimeoutMs"] as const;
+
+function resolveServerOptions(options: ServerOptions<never> | ServerOptions<unknown>, adapter: SocketAdapter): ServerSettings {
+  const { resolved, codec } = resolveConnectionOptions(options, "listen", SERVER_KEYS);
+  const path = options.path === undefined ? undefined : string("path", options.path, "", true);
+  if (path !== undefined && (options.host !== undefined || options.port !== undefined)) {
+    throw new InvalidOptionError("listen: give either path (a Unix socket) or host/port, not both");
+  }
+  const host = string("host", options.host, "127.0.0.1", true);
+  const port = integer("port", options.port, 0, 0, 65535);
+  const reusePort = boolean("reusePort", options.reusePort, false);
+  if (reusePort && !adapter.capabilities.reusePort) throw new UnsupportedError(`reusePort is not supported by the ${adapter.name} adapter here`);
+  if (path !== undefined && !adapter.capabilities.unixSockets) throw new UnsupportedError(`Unix domain sockets are not supported by the ${adapter.name} adapter`);
+  const verifyHandshake = optionalFunction<ServerOptions<unknown>["verifyHandshake"]>("verifyHandshake", options.verifyHandshake);
+  if (verifyHandshake !== undefined && resolved.protocol === "raw") throw new InvalidOptionError(`verifyHandshake needs the framewire handshake; protocol "raw" has none`);
+  // WELCOME carries the tags and must fit the handshake's frame limit.
+  checkHandshakeFields({ tags: resolved.tags }, "the server's tags");
+  return {
+    connection: resolved,
+    codec,
+    listen: path !== undefined ? { host: "", port: 0, path } : { host, port, ...(reusePort ? { reusePort: true } : {}) },
+    maxConnections: integer("maxConnections", options.maxConnections, 10_000),
+    shutdownTimeoutMs: integer("shutdownTimeoutMs", options.shutdownTimeoutMs, 5_000),
+    verifyHandshake,
+  };
 }
 
 function randomSessionId(): string {

@@ -28,6 +28,9 @@ export class DelimiterFramer implements Framer {
 
   constructor(options: DelimiterOptions = {}) {
     const delimiter = options.delimiter ?? "\n";
+    if (typeof delimiter !== "string" && !(delimiter instanceof Uint8Array)) {
+      throw new InvalidOptionError("delimiter must be a string or a Uint8Array");
+    }
     this.delimiter = typeof delimiter === "string" ? new TextEncoder().encode(delimiter) : delimiter.slice();
     if (this.delimiter.length === 0) throw new InvalidOptionError("delimiter must not be empty");
     const max = options.maxLineLength ?? 65536;
@@ -44,11 +47,14 @@ export class DelimiterFramer implements Framer {
     return bodyLength + this.delimiter.length;
   }
 
+  /** A delimiter inside the payload would split it into two frames on the other side. */
+  checkPayload(payload: Uint8Array): void {
+    if (this.#splits(payload)) throw new CodecError("payload contains the frame delimiter");
+  }
+
   encodeInto(target: Uint8Array, offset: number, payload: Uint8Array, prefix: number): number {
-    // A delimiter inside the payload would split it into two frames on the other side.
     // The framewire envelope always uses length-prefixed frames; only raw mode reaches here.
     if (prefix >= 0) throw new InvalidOptionError("delimiter framing carries no type prefix");
-    if (this.#splits(payload)) throw new CodecError("payload contains the frame delimiter");
     let at = offset;
     target.set(payload, at);
     at += payload.length;
@@ -57,6 +63,7 @@ export class DelimiterFramer implements Framer {
   }
 
   encode(payload: Uint8Array): Uint8Array {
+    this.checkPayload(payload);
     const out = new Uint8Array(this.encodedLength(payload.length));
     this.encodeInto(out, 0, payload, -1);
     return out;

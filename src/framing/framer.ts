@@ -18,8 +18,14 @@ export interface Framer {
    */
   encodedLength(bodyLength: number): number;
   /**
+   * Throws when `payload` cannot be sent whatever its size (e.g. it contains the delimiter).
+   * Called before any room is made in the queue, so a refused message costs nothing.
+   */
+  checkPayload?(payload: Uint8Array): void;
+  /**
    * Writes one frame whose body is `prefix` (one byte, when >= 0) followed by `payload`, at
-   * `target[offset..]`. `target` must have room for `encodedLength(body)` bytes.
+   * `target[offset..]`. `target` must have room for `encodedLength(body)` bytes, and
+   * `checkPayload` (where the framer has one) must have accepted `payload`.
    * @returns the offset just past the frame.
    */
   encodeInto(target: Uint8Array, offset: number, payload: Uint8Array, prefix: number): number;

@@ -1,4 +1,5 @@
 import { InvalidOptionError } from "../errors.ts";
+import { rejectUnknownKeys, requireObject } from "../validate.ts";
 import { type DelimiterOptions, DelimiterFramer } from "./delimiter.ts";
 import type { Framer } from "./framer.ts";
 import { type LengthPrefixedOptions, LengthPrefixedFramer } from "./length-prefixed.ts";
@@ -6,7 +7,7 @@ import { PassthroughFramer } from "./passthrough.ts";
 
 export type { FrameDecoder, FrameSink, Framer } from "./framer.ts";
 export { DelimiterFramer, type DelimiterOptions } from "./delimiter.ts";
-export { LengthPrefixedFramer, type LengthPrefixedOptions } from "./length-prefixed.ts";
+export { LengthPrefixedDecoder, LengthPrefixedFramer, type LengthPrefixedOptions } from "./length-prefixed.ts";
 export { PassthroughFramer } from "./passthrough.ts";
 
 /** How raw-mode messages are framed. The framewire protocol always uses a u32 big-endian length. */
@@ -15,9 +16,21 @@ export type FramingOptions =
   | ({ type: "delimiter" } & DelimiterOptions)
   | { type: "none" };
 
-/** Builds a framer from plain options, or passes a ready framer through. */
+const FRAMING_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
+  "length-prefixed": new Set(["type", "headerBytes", "endian", "maxFrameSize"]),
+  delimiter: new Set(["type", "delimiter", "maxLineLength"]),
+  none: new Set(["type"]),
+};
+
+/**
+ * Builds a framer from plain options, or passes a ready framer through.
+ * @throws InvalidOptionError for an unknown type, an unknown key or a value out of range.
+ */
 export function createFramer(options: FramingOptions | Framer): Framer {
+  requireObject("framing", options);
   if ("createDecoder" in options) return options;
+  const keys = FRAMING_KEYS[String(options.type)];
+  if (keys !== undefined) rejectUnknownKeys(options, keys, `framing "${options.type}"`);
   switch (options.type) {
     case "length-prefixed":
       return new LengthPrefixedFramer(options);

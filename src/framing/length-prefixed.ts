@@ -1,6 +1,6 @@
 import { ErrorCode, FrameTooLargeError, InvalidOptionError, MalformedFrameError } from "../errors.ts";
 import { DecoderBase } from "./decoder-base.ts";
-import type { FrameDecoder, FrameSink, Framer } from "./framer.ts";
+import type { FrameSink, Framer } from "./framer.ts";
 
 /** Options of {@link LengthPrefixedFramer}. */
 export interface LengthPrefixedOptions {
@@ -75,7 +75,7 @@ export class LengthPrefixedFramer implements Framer {
     return out;
   }
 
-  createDecoder(): FrameDecoder {
+  createDecoder(): LengthPrefixedDecoder {
     return new LengthPrefixedDecoder(this.headerBytes, this.littleEndian, this.maxFrameSize);
   }
 
@@ -123,18 +123,25 @@ export class LengthPrefixedFramer implements Framer {
   }
 }
 
+/**
+ * Bytes allocated ahead for a frame that straddles chunks: the buffer then grows with what
+ * actually arrives, so a header alone (a 5-byte promise of 16 MiB) costs no more than this.
+ */
+const PARTIAL_AHEAD = 64 * 1024;
+
 /** Reads the header in place; assembles only a frame whose header or body straddles chunks. */
-class LengthPrefixedDecoder extends DecoderBase {
+export class LengthPrefixedDecoder extends DecoderBase {
   readonly #width: number; // 0 for varint
   readonly #little: boolean;
-  readonly #max: number;
+  #max: number;
   /** Header bytes of a header split across chunks. */
   readonly #headerStash = new Uint8Array(5);
   #headerStashLength = 0;
   /** Bytes the last `#readHeader` consumed (varints may be padded, so not derivable from the value). */
   #headerLength = 0;
-  /** Body being assembled across chunks, and how much of it is filled. */
+  /** Body being assembled across chunks (it grows as bytes arrive), its announced size, and how much is filled. */
   #partial: Uint8Array | null = null;
+  #partialSize = 0;
   #partialFilled = 0;
 
   constructor(headerBytes: 1 | 2 | 4 | "varint", littleEndian: boolean, maxFrameSize: number) {
@@ -142,6 +149,15 @@ class LengthPrefixedDecoder extends DecoderBase {
     this.#width = headerBytes === "varint" ? 0 : headerBytes;
     this.#little = littleEndian;
     this.#max = maxFrameSize;
+  }
+
+  /** The largest body accepted from the next header on (framewire: smaller during the handshake). */
+  get maxFrameSize(): number {
+    return this.#max;
+  }
+
+  set maxFrameSize(value: number) {
+    this.#max = value;
   }
 
   protected get heldBytes(): number {
@@ -159,23 +175,21 @@ class LengthPrefixedDecoder extends DecoderBase {
         const size = this.#readHeader(this.#headerStash, 0, this.#headerStashLength);
         if (size >= 0) {
           this.#headerStashLength = 0;
-          this.#partial = new Uint8Array(size);
-          this.#partialFilled = 0;
+          this.#startPartial(size, length - pos);
           break;
         }
       }
       if (this.#headerStashLength > 0) return length;
     }
     if (this.#partial !== null) {
-      const partial = this.#partial;
-      const take = Math.min(partial.length - this.#partialFilled, length - pos);
-      partial.set(chunk.subarray(pos, pos + take), this.#partialFilled);
-      this.#partialFilled += take;
+      const take = Math.min(this.#partialSize - this.#partialFilled, length - pos);
+      this.#fillPartial(chunk, pos, take);
       pos += take;
-      if (this.#partialFilled < partial.length) return length;
+      if (this.#partialFilled < this.#partialSize) return length;
+      const partial = this.#partial;
       this.#partial = null;
       this.#partialFilled = 0;
-      sink(partial, 0, partial.length);
+      sink(partial, 0, this.#partialSize);
       if (this.stopRequested) return pos;
     }
 
@@ -216,14 +230,32 @@ class LengthPrefixedDecoder extends DecoderBase {
         sink(chunk, start, end);
         if (this.stopRequested) return pos;
       } else {
-        const partial = new Uint8Array(size);
-        partial.set(chunk.subarray(start, length), 0);
-        this.#partial = partial;
-        this.#partialFilled = length - start;
+        this.#startPartial(size, length - start);
+        this.#fillPartial(chunk, start, length - start);
         return length;
       }
     }
     return pos;
+  }
+
+  /** A frame of `size` body bytes begins, `available` of them in hand. */
+  #startPartial(size: number, available: number): void {
+    this.#partial = new Uint8Array(Math.min(size, Math.max(available, PARTIAL_AHEAD)));
+    this.#partialSize = size;
+    this.#partialFilled = 0;
+  }
+
+  #fillPartial(chunk: Uint8Array, from: number, count: number): void {
+    let partial = this.#partial as Uint8Array;
+    const need = this.#partialFilled + count;
+    if (need > partial.length) {
+      // Double, never past the announced size: at most twice what arrived is allocated.
+      const grown = new Uint8Array(Math.min(this.#partialSize, Math.max(need, partial.length * 2)));
+      grown.set(partial.subarray(0, this.#partialFilled), 0);
+      this.#partial = partial = grown;
+    }
+    partial.set(chunk.subarray(from, from + count), this.#partialFilled);
+    this.#partialFilled = need;
   }
 
   /**

@@ -3,6 +3,7 @@
  * docs/protocol.md is the specification, with byte-level examples; keep the two in step.
  */
 import { decodeUtf8, encodeUtf8 } from "../codec/text.ts";
+import { type AnyCode, codeFromPeer, reasonFromPeer, truncateReason } from "../codes.ts";
 import { ProtocolError } from "../errors.ts";
 
 /** Frame types. 0x0C–0x7F are reserved for future versions, 0x80–0xFF for extensions. */
@@ -24,6 +25,22 @@ export const FrameType = {
 /** Protocol versions this implementation speaks. */
 export const PROTOCOL_VERSION_MIN = 1;
 export const PROTOCOL_VERSION_MAX = 1;
+
+/**
+ * The smallest `maxFrameSize` allowed, locally and announced by a peer in HELLO or WELCOME. A
+ * smaller limit is refused: `FW_INVALID_OPTION` locally, `FW_PROTOCOL_ERROR` from a peer.
+ */
+export const MIN_FRAME_SIZE = 64;
+/**
+ * Largest fields of a handshake frame (HELLO, WELCOME, REJECT), whatever `maxFrameSize` says:
+ * before the handshake a stranger may send only this much, and tags plus `app` must fit.
+ */
+export const MAX_HANDSHAKE_FIELDS = 64 * 1024;
+/**
+ * Largest fields of a control frame after the handshake (PING, PONG, GOAWAY). Control frames are
+ * allowed this much even when `maxFrameSize` is smaller, so a small limit never blocks a close.
+ */
+export const MAX_CONTROL_FIELDS = 4096;
 
 /** "FW": first two bytes of every HELLO, so a non-framewire peer is told apart at once. */
 const MAGIC_0 = 0x46;
@@ -51,7 +68,9 @@ export interface Welcome {
 
 /** REJECT and GOAWAY both carry a reason code and text. */
 export interface Reason {
-  code: string;
+  /** framewire's code (`FW_…`) or the application's own. */
+  code: AnyCode;
+  /** Text for logs; at most `MAX_REASON_BYTES` of UTF-8 (longer text is cut when sent). */
   reason: string;
 }
 
@@ -71,13 +90,14 @@ export function decodeHello(body: Uint8Array): Hello {
     throw new ProtocolError("HELLO without the framewire magic");
   }
   const fields = parseObject(body.subarray(4), "HELLO");
-  return {
-    minVersion: body[2] as number,
-    maxVersion: body[3] as number,
-    ...(typeof fields.app === "string" ? { app: fields.app } : {}),
-    ...(isCount(fields.maxFrameSize) ? { maxFrameSize: fields.maxFrameSize } : {}),
-    ...(isStringRecord(fields.tags) ? { tags: fields.tags } : {}),
-  };
+  const hello: Hello = { minVersion: body[2] as number, maxVersion: body[3] as number };
+  if (fields.app !== undefined) {
+    if (typeof fields.app !== "string") throw new ProtocolError("HELLO app is not a string");
+    hello.app = fields.app;
+  }
+  if (fields.maxFrameSize !== undefined) hello.maxFrameSize = frameLimit(fields.maxFrameSize, "HELLO");
+  if (fields.tags !== undefined) hello.tags = tags(fields.tags, "HELLO");
+  return hello;
 }
 
 export function encodeWelcome(welcome: Welcome): Uint8Array {
@@ -98,27 +118,35 @@ export function encodeWelcome(welcome: Welcome): Uint8Array {
 export function decodeWelcome(body: Uint8Array): Welcome {
   if (body.length < 1) throw new ProtocolError("empty WELCOME");
   const fields = parseObject(body.subarray(1), "WELCOME");
-  if (typeof fields.session !== "string" || !isCount(fields.maxFrameSize) || !isCount(fields.heartbeatMs)) {
-    throw new ProtocolError("WELCOME lacks session, maxFrameSize or heartbeatMs");
+  if (typeof fields.session !== "string" || !isCount(fields.heartbeatMs)) {
+    throw new ProtocolError("WELCOME lacks a session or heartbeatMs");
   }
   return {
     version: body[0] as number,
     session: fields.session,
-    maxFrameSize: fields.maxFrameSize,
+    maxFrameSize: frameLimit(fields.maxFrameSize, "WELCOME"),
     heartbeatMs: fields.heartbeatMs,
-    ...(isStringRecord(fields.tags) ? { tags: fields.tags } : {}),
+    ...(fields.tags !== undefined ? { tags: tags(fields.tags, "WELCOME") } : {}),
   };
 }
 
-/** Body of REJECT and GOAWAY. */
+/** Body of REJECT and GOAWAY; the reason is cut to `MAX_REASON_BYTES`. */
 export function encodeReason(reason: Reason): Uint8Array {
-  return encodeUtf8(JSON.stringify({ code: reason.code, reason: reason.reason }));
+  return encodeUtf8(JSON.stringify({ code: reason.code, reason: truncateReason(reason.reason) }));
 }
 
+/**
+ * A peer's REJECT or GOAWAY. Its code must be well-formed (`[A-Z][A-Z0-9_]*`, at most 64
+ * characters), else the frame is a protocol error: a peer must not be able to write newlines or
+ * arbitrary text into our codes, logs and metrics. Its reason is cut and stripped of control
+ * characters; an unknown `FW_` code (from a newer peer) reads as `FW_PEER_ERROR`.
+ */
 export function decodeReason(body: Uint8Array, frame: string): Reason {
   const fields = parseObject(body, frame);
-  if (typeof fields.code !== "string") throw new ProtocolError(`${frame} without a reason code`);
-  return { code: fields.code, reason: typeof fields.reason === "string" ? fields.reason : "" };
+  const code = codeFromPeer(fields.code);
+  if (code === undefined) throw new ProtocolError(`${frame} without a well-formed reason code`);
+  if (fields.reason !== undefined && typeof fields.reason !== "string") throw new ProtocolError(`${frame} reason is not a string`);
+  return { code, reason: reasonFromPeer(fields.reason) };
 }
 
 /** The highest version in both ranges, or -1. */
@@ -144,7 +172,15 @@ function isCount(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
 
-function isStringRecord(value: unknown): value is Record<string, string> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  return Object.values(value).every((v) => typeof v === "string");
+/** A peer's announced frame limit: a safe integer of at least {@link MIN_FRAME_SIZE}. */
+function frameLimit(value: unknown, frame: string): number {
+  if (!isCount(value)) throw new ProtocolError(`${frame} maxFrameSize is not a non-negative integer`);
+  if (value < MIN_FRAME_SIZE) throw new ProtocolError(`${frame} announces maxFrameSize ${value}, below the minimum of ${MIN_FRAME_SIZE}`);
+  return value;
+}
+
+function tags(value: unknown, frame: string): Record<string, string> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ProtocolError(`${frame} tags are not an object`);
+  for (const v of Object.values(value)) if (typeof v !== "string") throw new ProtocolError(`${frame} has a tag whose value is not a string`);
+  return value as Record<string, string>;
 }

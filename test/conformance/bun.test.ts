@@ -5,40 +5,68 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { adapter, connect, listen } from "../../adapters/bun/index.ts";
-import { type ConformanceContext, type NeverAcceptingPort, scenarios } from "./scenarios.ts";
+import type { ChildProcess, ConformanceContext, NeverAcceptingPort } from "./kit.ts";
+import { scenarios } from "./scenarios.ts";
 
-const NEVER_ACCEPTS = fileURLToPath(new URL("../fixtures/never_accepts.py", import.meta.url));
+const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
+const PYTHON_FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
 
-/** The port `stream`'s first line names; cancels the stream once read. Fails after 5 s or at EOF. */
-async function portFrom(stream: ReadableStream<Uint8Array>): Promise<number> {
+/** Splits a byte stream into lines for `readLine`. */
+function lineReader(stream: ReadableStream<Uint8Array>): (timeoutMs: number) => Promise<string> {
   const reader = stream.getReader();
   const decoder = new TextDecoder();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error("never_accepts.py printed no port within 5 s")), 5_000);
-  });
   let text = "";
-  try {
-    while (!text.includes("\n")) {
-      const { value, done } = await Promise.race([reader.read(), timeout]);
-      if (done) throw new Error(`never_accepts.py exited before printing its port (got ${JSON.stringify(text)})`);
-      text += decoder.decode(value, { stream: true });
+  let ended = false;
+  return async (timeoutMs) => {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const newline = text.indexOf("\n");
+      if (newline >= 0) {
+        const line = text.slice(0, newline);
+        text = text.slice(newline + 1);
+        return line;
+      }
+      if (ended) throw new Error(`child's stdout ended (partial line ${JSON.stringify(text)})`);
+      const left = deadline - performance.now();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no line from the child within ${timeoutMs} ms`)), Math.max(0, left));
+      });
+      try {
+        const { value, done } = await Promise.race([reader.read(), timeout]);
+        if (done) ended = true;
+        else text += decoder.decode(value, { stream: true });
+      } finally {
+        clearTimeout(timer);
+      }
     }
-  } finally {
-    clearTimeout(timer);
-    await reader.cancel(); // nothing more to read
-  }
-  const line = text.slice(0, text.indexOf("\n")).trim();
-  const port = Number(line);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`never_accepts.py printed ${JSON.stringify(line)}, not a port`);
-  return port;
+  };
 }
 
 /** The runner facilities of one scenario run, and the cleanup that follows it. */
-function facilities(): Required<Pick<ConformanceContext, "tempPath" | "neverAcceptingPort">> & { cleanup(): Promise<void> } {
+function facilities(): Required<Pick<ConformanceContext, "tempPath" | "neverAcceptingPort" | "spawn" | "externalMemory">> & {
+  cleanup(): Promise<void>;
+} {
   let dir: string | undefined;
   let serial = 0;
   const children: ReturnType<typeof Bun.spawn>[] = [];
+  const spawn = async (kind: "runtime" | "python", script: string, args: readonly string[]): Promise<ChildProcess> => {
+    const command = kind === "runtime" ? [process.execPath, join(FIXTURES, `${script}.ts`), ...args] : ["python3", join(PYTHON_FIXTURES, `${script}.py`), ...args];
+    const child = Bun.spawn(command, { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    children.push(child);
+    let stderr = "";
+    void (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of child.stderr) stderr += decoder.decode(chunk, { stream: true });
+    })();
+    return {
+      readLine: lineReader(child.stdout),
+      endInput: () => void child.stdin.end(),
+      exited: child.exited.then((code) => code ?? 1),
+      stderr: () => stderr,
+      kill: () => child.kill(),
+    };
+  };
   return {
     tempPath(name: string): string {
       dir ??= mkdtempSync(join(tmpdir(), "framewire-conformance-"));
@@ -46,10 +74,15 @@ function facilities(): Required<Pick<ConformanceContext, "tempPath" | "neverAcce
     },
     async neverAcceptingPort(): Promise<NeverAcceptingPort> {
       // The fixture binds 127.0.0.1 only and lives at most 30 s even if nobody stops it.
-      const child = Bun.spawn(["python3", NEVER_ACCEPTS, "30"], { stdin: "ignore", stdout: "pipe", stderr: "inherit" });
-      children.push(child);
-      const port = await portFrom(child.stdout);
+      const child = await spawn("python", "never_accepts", ["30"]);
+      const port = Number((await child.readLine(5_000)).trim());
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`never_accepts.py printed no port`);
       return { port, close: () => child.kill() };
+    },
+    spawn,
+    async externalMemory(): Promise<number> {
+      Bun.gc(true);
+      return process.memoryUsage().external;
     },
     async cleanup(): Promise<void> {
       for (const child of children) {
@@ -65,9 +98,9 @@ for (const scenario of scenarios) {
   test(
     `[bun] ${scenario.name}`,
     async () => {
-      const { tempPath, neverAcceptingPort, cleanup } = facilities();
+      const { cleanup, ...ctx } = facilities();
       try {
-        await scenario.run({ transport: { adapter, listen, connect }, tempPath, neverAcceptingPort });
+        await scenario.run({ transport: { adapter, listen, connect }, ...ctx });
       } finally {
         await cleanup();
       }

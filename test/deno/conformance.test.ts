@@ -1,48 +1,93 @@
 // The conformance suite on Deno.listen/Deno.connect, run by `deno test` with its op and resource
 // sanitizers on: a scenario that leaves a socket, timer or pending op behind fails.
 import { adapter, connect, listen } from "../../adapters/deno/index.ts";
-import { type ConformanceContext, type NeverAcceptingPort, scenarios } from "../conformance/scenarios.ts";
+import type { ChildProcess, ConformanceContext, NeverAcceptingPort } from "../conformance/kit.ts";
+import { scenarios } from "../conformance/scenarios.ts";
 
-const NEVER_ACCEPTS = decodeURIComponent(new URL("../fixtures/never_accepts.py", import.meta.url).pathname);
+const FIXTURES = decodeURIComponent(new URL("../conformance/fixtures/", import.meta.url).pathname);
+const PYTHON_FIXTURES = decodeURIComponent(new URL("../fixtures/", import.meta.url).pathname);
 
-/** The port `stream`'s first line names; cancels the stream once read. Fails after 5 s or at EOF. */
-async function portFrom(stream: ReadableStream<Uint8Array>): Promise<number> {
+/** Splits a byte stream into lines for `readLine`. */
+function lineReader(stream: ReadableStream<Uint8Array>): { read: (timeoutMs: number) => Promise<string>; cancel: () => Promise<void> } {
   const reader = stream.getReader();
   const decoder = new TextDecoder();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error("never_accepts.py printed no port within 5 s")), 5_000);
-  });
   let text = "";
-  try {
-    while (!text.includes("\n")) {
-      const { value, done } = await Promise.race([reader.read(), timeout]);
-      if (done) throw new Error(`never_accepts.py exited before printing its port (got ${JSON.stringify(text)})`);
-      text += decoder.decode(value, { stream: true });
-    }
-  } finally {
-    clearTimeout(timer);
-    await reader.cancel(); // closes the pipe: nothing more to read
-  }
-  const line = text.slice(0, text.indexOf("\n")).trim();
-  const port = Number(line);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`never_accepts.py printed ${JSON.stringify(line)}, not a port`);
-  return port;
-}
-
-function stop(child: Deno.ChildProcess): void {
-  try {
-    child.kill("SIGTERM");
-  } catch {
-    // already exited
-  }
+  let ended = false;
+  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
+  return {
+    async read(timeoutMs) {
+      const deadline = performance.now() + timeoutMs;
+      for (;;) {
+        const newline = text.indexOf("\n");
+        if (newline >= 0) {
+          const line = text.slice(0, newline);
+          text = text.slice(newline + 1);
+          return line;
+        }
+        if (ended) throw new Error(`child's stdout ended (partial line ${JSON.stringify(text)})`);
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no line from the child within ${timeoutMs} ms`)), Math.max(0, deadline - performance.now()));
+        });
+        // A read left pending by a timeout is picked up by the next call, never lost.
+        pending ??= reader.read();
+        try {
+          const { value, done } = await Promise.race([pending, timeout]);
+          pending = undefined;
+          if (done) ended = true;
+          else text += decoder.decode(value, { stream: true });
+        } finally {
+          clearTimeout(timer);
+        }
+      }
+    },
+    async cancel() {
+      await reader.cancel().catch(() => {});
+    },
+  };
 }
 
 /** The runner facilities of one scenario run, and the cleanup that follows it. */
-function facilities(): Required<Pick<ConformanceContext, "tempPath" | "neverAcceptingPort">> & { cleanup(): Promise<void> } {
+function facilities(): Required<Pick<ConformanceContext, "tempPath" | "neverAcceptingPort" | "spawn" | "externalMemory">> & {
+  cleanup(): Promise<void>;
+} {
   let dir: string | undefined;
   let serial = 0;
-  const children: Deno.ChildProcess[] = [];
+  const children: { process: Deno.ChildProcess; stdout: { cancel(): Promise<void> }; stderrDone: Promise<void>; writer: WritableStreamDefaultWriter<Uint8Array> }[] = [];
+  const spawn = async (kind: "runtime" | "python", script: string, args: readonly string[]): Promise<ChildProcess> => {
+    const command =
+      kind === "runtime"
+        ? new Deno.Command(Deno.execPath(), { args: ["run", "-A", `${FIXTURES}${script}.ts`, ...args], stdin: "piped", stdout: "piped", stderr: "piped" })
+        : new Deno.Command("python3", { args: [`${PYTHON_FIXTURES}${script}.py`, ...args], stdin: "piped", stdout: "piped", stderr: "piped" });
+    const process = command.spawn();
+    let stderr = "";
+    const stderrDone = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of process.stderr) stderr += decoder.decode(chunk, { stream: true });
+    })();
+    const stdout = lineReader(process.stdout);
+    const writer = process.stdin.getWriter();
+    children.push({ process, stdout, stderrDone, writer });
+    let exited = false;
+    const status = process.status.then((s) => {
+      exited = true;
+      return s.code;
+    });
+    return {
+      readLine: stdout.read,
+      endInput: () => void writer.close().catch(() => {}),
+      exited: status,
+      stderr: () => stderr,
+      kill: () => {
+        if (exited) return;
+        try {
+          process.kill("SIGTERM");
+        } catch {
+          // already exited
+        }
+      },
+    };
+  };
   return {
     tempPath(name: string): string {
       dir ??= Deno.makeTempDirSync({ prefix: "framewire-conformance-" });
@@ -50,15 +95,27 @@ function facilities(): Required<Pick<ConformanceContext, "tempPath" | "neverAcce
     },
     async neverAcceptingPort(): Promise<NeverAcceptingPort> {
       // The fixture binds 127.0.0.1 only and lives at most 30 s even if nobody stops it.
-      const child = new Deno.Command("python3", { args: [NEVER_ACCEPTS, "30"], stdin: "null", stdout: "piped", stderr: "inherit" }).spawn();
-      children.push(child);
-      const port = await portFrom(child.stdout);
-      return { port, close: () => stop(child) };
+      const child = await spawn("python", "never_accepts", ["30"]);
+      const port = Number((await child.readLine(5_000)).trim());
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error("never_accepts.py printed no port");
+      return { port, close: () => child.kill() };
+    },
+    spawn,
+    async externalMemory(): Promise<number> {
+      (globalThis as { gc?: () => void }).gc?.();
+      return Deno.memoryUsage().external;
     },
     async cleanup(): Promise<void> {
       for (const child of children) {
-        stop(child);
-        await child.status; // releases the child's resource before the sanitizers look
+        try {
+          child.process.kill("SIGTERM");
+        } catch {
+          // already exited
+        }
+        await child.process.status; // releases the child's resource before the sanitizers look
+        await child.writer.close().catch(() => {});
+        await child.stdout.cancel();
+        await child.stderrDone;
       }
       if (dir !== undefined) Deno.removeSync(dir, { recursive: true });
     },
@@ -71,13 +128,13 @@ for (const scenario of scenarios) {
     sanitizeOps: true,
     sanitizeResources: true,
     fn: async () => {
-      const { tempPath, neverAcceptingPort, cleanup } = facilities();
+      const { cleanup, ...ctx } = facilities();
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`scenario exceeded ${scenario.timeoutMs} ms`)), scenario.timeoutMs);
       });
       try {
-        await Promise.race([scenario.run({ transport: { adapter, listen, connect }, tempPath, neverAcceptingPort }), timeout]);
+        await Promise.race([scenario.run({ transport: { adapter, listen, connect }, ...ctx }), timeout]);
       } finally {
         clearTimeout(timer);
         await cleanup();

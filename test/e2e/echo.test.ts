@@ -122,7 +122,7 @@ describe("echo", () => {
     const got = clients.map(() => [] as unknown[]);
     clients.forEach((c, i) => c.on("message", (m) => got[i]?.push(m)));
     const result = server.broadcast({ hello: "all" });
-    expect(result).toEqual({ queued: 3, backpressure: 0, dropped: 0, full: 0, closed: 0 });
+    expect(result).toEqual({ queued: 3, backpressure: 0, dropped: 0, full: 0, tooLarge: 0, closed: 0 });
     const firstId = [...server.connections.keys()][0] as number;
     expect(server.getConnection(firstId)?.id).toBe(firstId);
     const filtered = server.broadcast({ only: "first" }, (c) => c.id === firstId);

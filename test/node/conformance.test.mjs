@@ -1,47 +1,60 @@
 // The conformance suite on node:net, run by Node's own test runner against the built output.
-import { spawn } from "node:child_process";
+import { spawn as spawnProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { adapter, connect, listen } from "../../dist/adapters/node/index.js";
 import { scenarios } from "../../dist/test/conformance/scenarios.js";
 
-const NEVER_ACCEPTS = fileURLToPath(new URL("../fixtures/never_accepts.py", import.meta.url));
+const FIXTURES = fileURLToPath(new URL("../../dist/test/conformance/fixtures/", import.meta.url));
+const PYTHON_FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
+
+// A gc() for externalMemory, without needing --expose-gc on the command line.
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc");
 
 // Handles a test may see: sockets, servers, timers. Counted to prove nothing leaks.
 const openHandles = () => process.getActiveResourcesInfo().filter((kind) => kind !== "TTYWrap" && kind !== "PipeWrap").length;
 
-/** Resolves with the port `child` prints on its first stdout line; rejects if it exits first or takes over 5 s. */
-function portFrom(child) {
-  return new Promise((resolve, reject) => {
-    let text = "";
-    const done = (error, port) => {
-      clearTimeout(timer);
-      child.stdout.removeListener("data", onData);
-      child.removeListener("exit", onExit);
-      child.removeListener("error", onError);
-      child.stdout.destroy(); // nothing more to read
-      if (error) reject(error);
-      else resolve(port);
-    };
-    const onData = (chunk) => {
-      text += chunk;
-      const newline = text.indexOf("\n");
-      if (newline < 0) return;
-      const port = Number(text.slice(0, newline).trim());
-      if (Number.isInteger(port) && port > 0 && port < 65536) done(undefined, port);
-      else done(new Error(`never_accepts.py printed ${JSON.stringify(text.slice(0, newline))}, not a port`));
-    };
-    const onExit = (code, signal) => done(new Error(`never_accepts.py exited (${code ?? signal}) before printing its port`));
-    const onError = (error) => done(new Error(`cannot run python3 ${NEVER_ACCEPTS}: ${error.message}`));
-    const timer = setTimeout(() => done(new Error("never_accepts.py printed no port within 5 s")), 5_000);
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", onData);
-    child.once("exit", onExit);
-    child.once("error", onError);
+/** Line-by-line reading of a child's stdout for `readLine`. */
+function lineReader(stream) {
+  let text = "";
+  let ended = false;
+  let wake = () => {};
+  stream.setEncoding("utf8");
+  stream.on("data", (chunk) => {
+    text += chunk;
+    wake();
   });
+  stream.on("end", () => {
+    ended = true;
+    wake();
+  });
+  return async (timeoutMs) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const newline = text.indexOf("\n");
+      if (newline >= 0) {
+        const line = text.slice(0, newline);
+        text = text.slice(newline + 1);
+        return line;
+      }
+      if (ended) throw new Error(`child's stdout ended (partial line ${JSON.stringify(text)})`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no line from the child within ${timeoutMs} ms`);
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, left);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  };
 }
 
 /** The runner facilities of one scenario run, and the cleanup that follows it. */
@@ -49,8 +62,30 @@ function facilities() {
   let dir;
   let serial = 0;
   const children = [];
-  const stop = (child) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill();
+  const running = (child) => child.exitCode === null && child.signalCode === null;
+  const spawn = async (kind, script, args) => {
+    const child =
+      kind === "runtime"
+        ? spawnProcess(process.execPath, [join(FIXTURES, `${script}.js`), ...args], { stdio: ["pipe", "pipe", "pipe"] })
+        : spawnProcess("python3", [join(PYTHON_FIXTURES, `${script}.py`), ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    const exited = new Promise((resolve) => {
+      child.once("exit", (code) => resolve(code ?? 1));
+      child.once("error", () => resolve(1));
+    });
+    children.push({ child, exited });
+    let stderr = "";
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.stdin.on("error", () => {}); // the child may exit before reading its input
+    return {
+      readLine: lineReader(child.stdout),
+      endInput: () => child.stdin.end(),
+      exited,
+      stderr: () => stderr,
+      kill: () => {
+        if (running(child)) child.kill();
+      },
+    };
   };
   return {
     tempPath(name) {
@@ -59,18 +94,19 @@ function facilities() {
     },
     async neverAcceptingPort() {
       // The fixture binds 127.0.0.1 only and lives at most 30 s even if nobody stops it.
-      const child = spawn("python3", [NEVER_ACCEPTS, "30"], { stdio: ["ignore", "pipe", "inherit"] });
-      const exited = new Promise((resolve) => {
-        child.once("exit", resolve);
-        child.once("error", resolve);
-      });
-      children.push({ child, exited });
-      const port = await portFrom(child);
-      return { port, close: () => stop(child) };
+      const child = await spawn("python", "never_accepts", ["30"]);
+      const port = Number((await child.readLine(5_000)).trim());
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error("never_accepts.py printed no port");
+      return { port, close: () => child.kill() };
+    },
+    spawn,
+    async externalMemory() {
+      gc();
+      return process.memoryUsage().arrayBuffers;
     },
     async cleanup() {
       for (const { child, exited } of children) {
-        stop(child);
+        if (running(child)) child.kill();
         await exited;
       }
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
@@ -80,9 +116,9 @@ function facilities() {
 
 for (const scenario of scenarios) {
   test(`[node] ${scenario.name}`, { timeout: scenario.timeoutMs }, async () => {
-    const { tempPath, neverAcceptingPort, cleanup } = facilities();
+    const { cleanup, ...ctx } = facilities();
     try {
-      await scenario.run({ transport: { adapter, listen, connect }, openHandles, tempPath, neverAcceptingPort });
+      await scenario.run({ transport: { adapter, listen, connect }, openHandles, ...ctx });
     } finally {
       await cleanup();
     }

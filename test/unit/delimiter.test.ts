@@ -97,7 +97,7 @@ describe("DelimiterFramer construction and encoding", () => {
     const nl = new DelimiterFramer();
     for (const bad of ["\n", "a\nb", "\nab", "ab\n"]) {
       expectThrows(() => nl.encode(utf8(bad)), CodecError, "FW_CODEC_ERROR");
-      expectThrows(() => nl.encodeInto(new Uint8Array(16), 0, utf8(bad), -1), CodecError, "FW_CODEC_ERROR");
+      expectThrows(() => nl.checkPayload(utf8(bad)), CodecError, "FW_CODEC_ERROR");
     }
     const crlf = new DelimiterFramer({ delimiter: "\r\n" });
     expectThrows(() => crlf.encode(utf8("a\r\nb")), CodecError, "FW_CODEC_ERROR");

@@ -9,10 +9,11 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import type { RawSocket, SocketAdapter, SocketHandlers } from "../../src/adapter.ts";
 import { bufferCodec } from "../../src/codec/index.ts";
-import { type CloseInfo, CloseCode, Connection, type ServerHandshake } from "../../src/connection.ts";
+import { type AnyCode, CloseCode } from "../../src/codes.ts";
+import { type CloseInfo, Connection, type ServerHandshake } from "../../src/connection.ts";
 import { ErrorCode, type FramewireError } from "../../src/errors.ts";
 import { createFramer, LengthPrefixedFramer } from "../../src/framing/index.ts";
-import { type ConnectionOptions, resolveConnectionOptions } from "../../src/options.ts";
+import { type ConnectionOptions, type ResolvedConnectionOptions, resolveConnectionOptions } from "../../src/options.ts";
 import {
   chooseVersion,
   decodeHello,
@@ -159,7 +160,7 @@ const CHECKS: Record<string, (bytes: Uint8Array) => void> = {
     expect(decodeWelcome(fields)).toStrictEqual(welcome);
   },
   reject: (bytes) => {
-    const reason = { code: "FW_SERVER_FULL", reason: "full" };
+    const reason = { code: "FW_SERVER_FULL" as AnyCode, reason: "full" };
     expect(bytes).toEqual(frame(FrameType.REJECT, encodeReason(reason)));
     const { type, fields } = decodeFrame(bytes);
     expect(type).toBe(FrameType.REJECT);
@@ -180,7 +181,7 @@ const CHECKS: Record<string, (bytes: Uint8Array) => void> = {
     expect(fields).toEqual(decodeFrame(vector("ping")).fields);
   },
   goaway: (bytes) => {
-    const reason = { code: "FW_SHUTDOWN", reason: "bye" };
+    const reason = { code: "FW_SHUTDOWN" as AnyCode, reason: "bye" };
     expect(bytes).toEqual(frame(FrameType.GOAWAY, encodeReason(reason)));
     const { type, fields } = decodeFrame(bytes);
     expect(type).toBe(FrameType.GOAWAY);
@@ -258,7 +259,7 @@ describe("docs/protocol.md tables", () => {
     for (const code of [...wire, ...local]) expect(known.has(code) ? code : `unknown ${code}`).toBe(code);
     // Option-validation codes never close a connection; every other code must be in the doc.
     const undocumented = [...known].filter(
-      (c) => !wire.includes(c) && !local.includes(c) && c !== ErrorCode.UNSUPPORTED && c !== ErrorCode.INVALID_OPTION,
+      (c) => !wire.includes(c) && !local.includes(c) && c !== ErrorCode.UNSUPPORTED && c !== ErrorCode.INVALID_OPTION && c !== ErrorCode.INVALID_USE,
     );
     expect(undocumented).toEqual([]);
     expect(wire).toContain(CloseCode.NORMAL);
@@ -266,7 +267,7 @@ describe("docs/protocol.md tables", () => {
   });
 
   test("defaults match resolveConnectionOptions", () => {
-    const resolved = resolveConnectionOptions({}) as unknown as Record<string, unknown>;
+    const resolved = resolved_({}) as unknown as Record<string, unknown>;
     let checked = 0;
     for (const [option, value] of parseTable(DOC, "defaults")) {
       if (!/^\d+$/.test(value as string)) continue;
@@ -369,7 +370,7 @@ function client(
     role: "client",
     socket,
     adapter,
-    options: resolveConnectionOptions(options),
+    options: resolved_(options),
     codec: bufferCodec,
     ...(app !== undefined ? { hello: { app } } : {}),
   });
@@ -388,7 +389,12 @@ async function openClient(): Promise<{ connection: Connection<Uint8Array>; socke
   return c;
 }
 
-function server(accept: ServerHandshake["accept"] = () => ({ session: "abc" })): {
+/** Shared options checked as `connect` checks them. */
+function resolved_(options: ConnectionOptions<Uint8Array>): ResolvedConnectionOptions {
+  return resolveConnectionOptions(options, "connect", []).resolved;
+}
+
+function server(accept: ServerHandshake["accept"] = async () => ({ session: "abc" })): {
   connection: Connection<Uint8Array>;
   socket: FakeSocket;
 } {
@@ -398,7 +404,7 @@ function server(accept: ServerHandshake["accept"] = () => ({ session: "abc" })):
     role: "server",
     socket,
     adapter,
-    options: resolveConnectionOptions({}),
+    options: resolved_({}),
     codec: bufferCodec,
     serverHandshake: { heartbeatMs: 15000, tags: {}, accept, opened: () => {} },
   });
@@ -500,7 +506,7 @@ describe("Connection writes and accepts the documented bytes", () => {
     expect([info.code, info.reason, info.remote, info.error]).toEqual(["FW_SHUTDOWN", "bye", true, undefined]);
   });
 
-  const fatal: [string, string][] = [
+  const fatal: [string, ErrorCode][] = [
     ["reserved-type", ErrorCode.PROTOCOL],
     ["empty-frame", ErrorCode.MALFORMED_FRAME],
     ["oversize-header", ErrorCode.FRAME_TOO_LARGE],
