@@ -16,7 +16,13 @@ export { type ConnectFunction, createTransport, type ListenFunction, type Transp
 export { Client, type ClientOptions } from "./client.ts";
 export {
   bufferCodec,
+  type CborLimits,
   cborCodec,
+  DEFAULT_CBOR_LIMITS,
+  DEFAULT_JSON_LIMITS,
+  type JsonLimits,
+  REFUSED_CBOR_TAGS,
+  type RefusedCborTags,
   type Codec,
   type CodecName,
   jsonCodec,
@@ -28,6 +34,8 @@ export {
   type AnyCode,
   type ApplicationCode,
   CloseCode,
+  type CodeDigit,
+  type CodeLetter,
   ErrorCode,
   isWellFormedCode,
   MAX_CODE_LENGTH,
@@ -42,7 +50,7 @@ export {
   type MessagesOptions,
   type SendStatus,
 } from "./connection.ts";
-export { TypedEmitter } from "./emitter.ts";
+export { type AnyListener, type EventMap, TypedEmitter } from "./emitter.ts";
 export {
   CodecError,
   ConnectionClosedError,
@@ -65,6 +73,7 @@ export {
 export type { OverflowPolicy } from "./flow/outbound-queue.ts";
 export {
   createFramer,
+  DecoderBase,
   DelimiterFramer,
   type DelimiterOptions,
   type FrameDecoder,

@@ -1,112 +1,176 @@
 /**
- * CBOR well-formedness check (RFC 8949 Appendix C). cbor-x decodes some malformed input without
- * complaint — a stray "break" byte (0xff) becomes `{}` — so the cbor codec checks the structure
- * first: malformed bytes must be a `CodecError`, never a made-up value.
+ * CBOR well-formedness check (RFC 8949 Appendix C) with the codec's limits, run before cbor-x
+ * decodes anything. cbor-x decodes some malformed input without complaint — a stray "break" byte
+ * (0xff) becomes `{}` — and has no limits of its own: malformed bytes, a refused tag, or a payload
+ * too deep, too big or with too large a bignum must be a `CodecError` before cbor-x starts work.
+ *
+ * The walk is iterative with an explicit stack bounded by `maxDepth`, so the limit is the same on
+ * every runtime whatever its call-stack size. Time is linear in the payload; memory is the stack.
+ * It stops at the first problem, so an oversized count or bignum is refused from its header.
  */
+import { CodecError } from "../errors.ts";
+import { type ResolvedCborLimits, refusedTagReason } from "./cbor-limits.ts";
 
-class Malformed extends Error {}
+// What an open container on the stack still expects.
+/** A definite-length array or map, or a tag: `left` more items. */
+const COUNTED = 0;
+/** An indefinite-length array: items until a break. */
+const ARRAY = 1;
+/** An indefinite-length map, next a key (or a break). */
+const MAP_KEY = 2;
+/** An indefinite-length map, next a value (a break here is malformed). */
+const MAP_VALUE = 3;
+/** An indefinite-length byte string: definite byte-string chunks until a break. */
+const BYTE_CHUNKS = 4;
+/** An indefinite-length text string: definite text-string chunks until a break. */
+const TEXT_CHUNKS = 5;
 
-/** Throws when `bytes` is not exactly one well-formed CBOR data item. */
-export function assertWellFormedCbor(bytes: Uint8Array): void {
-  const reader = { bytes, pos: 0 };
-  try {
-    item(reader, false);
-  } catch (error) {
-    if (error instanceof Malformed) throw error;
-    throw new Malformed("CBOR nesting too deep");
-  }
-  if (reader.pos !== bytes.length) throw new Malformed(`${bytes.length - reader.pos} bytes after the CBOR item`);
-}
+const BREAK = 0xff;
 
-export { Malformed as MalformedCborError };
+/** Throws `CodecError` unless `bytes` is exactly one well-formed CBOR data item within `limits`. */
+export function assertWellFormedCbor(bytes: Uint8Array, limits: ResolvedCborLimits): void {
+  const { maxDepth, maxItems, maxBignumBytes, allowTags } = limits;
+  const end = bytes.length;
+  // The open containers, innermost last: what each expects next, and for COUNTED how many items
+  // are left. At most maxDepth containers plus one indefinite string (strings do not nest).
+  const expects: number[] = [];
+  const left: number[] = [];
+  let depth = 0; // open arrays, maps and tags
+  let items = 0;
+  let at = 0;
+  let bignumContent = false; // the next item is the content of tag 2 or 3
+  let bignumBytes = -1; // running length of an indefinite bignum byte string, -1 outside one
 
-interface Reader {
-  bytes: Uint8Array;
-  pos: number;
-}
+  walk: for (;;) {
+    if (at >= end) throw malformed("CBOR item runs past the end of the payload");
+    const initial = bytes[at++] as number;
+    const major = initial >> 5;
+    const info = initial & 0x1f;
+    const underBignum = bignumContent;
+    bignumContent = false;
+    const parent = expects.length === 0 ? -1 : (expects[expects.length - 1] as number);
+    const inChunks = parent === BYTE_CHUNKS || parent === TEXT_CHUNKS;
 
-function take(r: Reader, n: number): number {
-  if (n > r.bytes.length - r.pos) throw new Malformed("CBOR item runs past the end of the payload");
-  const at = r.pos;
-  r.pos += n;
-  return at;
-}
+    if (initial === BREAK && (inChunks || parent === ARRAY || parent === MAP_KEY)) {
+      expects.pop();
+      left.pop();
+      if (inChunks) bignumBytes = -1;
+      else depth--;
+    } else {
+      if (inChunks) {
+        // Chunks must be definite-length strings of the same major type.
+        if (major !== (parent === BYTE_CHUNKS ? 2 : 3) || info === 31) throw malformed("indefinite-length string chunk that is not a definite string of its type");
+      } else if ((parent === ARRAY || parent === MAP_KEY) && ++items > maxItems) {
+        throw tooManyItems(maxItems);
+      }
 
-function uint(r: Reader, n: number): number {
-  const at = take(r, n);
-  let value = 0;
-  for (let i = 0; i < n; i++) value = value * 256 + (r.bytes[at + i] as number);
-  return value;
-}
+      let value = info; // the head's argument; -1 for indefinite length
+      if (info >= 24) {
+        if (info === 31) value = -1;
+        else if (info > 27) throw malformed(`reserved additional information ${info}`);
+        else {
+          const size = 1 << (info - 24);
+          if (size > end - at) throw malformed("CBOR item runs past the end of the payload");
+          value = 0;
+          for (let i = 0; i < size; i++) value = value * 256 + (bytes[at + i] as number);
+          at += size;
+        }
+      }
 
-/** Returns the major type read, or -1 for a break that `breakable` allowed. */
-function item(r: Reader, breakable: boolean): number {
-  const initial = r.bytes[take(r, 1)] as number;
-  const major = initial >> 5;
-  const info = initial & 0x1f;
-  let value = info;
-  switch (info) {
-    case 24:
-      value = uint(r, 1);
-      break;
-    case 25:
-      value = uint(r, 2);
-      break;
-    case 26:
-      value = uint(r, 4);
-      break;
-    case 27:
-      value = uint(r, 8);
-      break;
-    case 28:
-    case 29:
-    case 30:
-      throw new Malformed(`reserved additional information ${info}`);
-    case 31:
-      return indefinite(r, major, breakable);
-  }
-  const remaining = r.bytes.length - r.pos;
-  switch (major) {
-    case 2:
-    case 3:
-      take(r, value);
-      break;
-    case 4:
-    case 5: {
-      const count = major === 4 ? value : value * 2;
-      if (count > remaining) throw new Malformed("CBOR container longer than the payload");
-      for (let i = 0; i < count; i++) item(r, false);
+      switch (major) {
+        case 0:
+        case 1:
+          if (value === -1) throw malformed(`major type ${major} cannot have indefinite length`);
+          break;
+        case 2:
+        case 3: {
+          if (value === -1) {
+            expects.push(major === 2 ? BYTE_CHUNKS : TEXT_CHUNKS);
+            left.push(0);
+            if (underBignum && major === 2) bignumBytes = 0;
+            continue walk;
+          }
+          if (value > end - at) throw malformed("CBOR string runs past the end of the payload");
+          at += value;
+          // Checked before cbor-x's conversion, which is quadratic in the length.
+          const bignum = underBignum && major === 2 ? value : bignumBytes === -1 ? -1 : (bignumBytes += value);
+          if (bignum > maxBignumBytes) {
+            throw new CodecError(`CBOR bignum of ${bignum}${underBignum ? "" : " or more"} bytes exceeds maxBignumBytes ${maxBignumBytes}`);
+          }
+          break;
+        }
+        case 4:
+        case 5: {
+          if (depth >= maxDepth) throw tooDeep(maxDepth);
+          if (value === -1) {
+            expects.push(major === 4 ? ARRAY : MAP_KEY);
+            left.push(0);
+            depth++;
+            continue walk;
+          }
+          // Every item takes at least one byte: a count beyond the payload is malformed, not a limit.
+          const count = major === 4 ? value : value * 2;
+          if (count > end - at) throw malformed("CBOR container longer than the payload");
+          items += value; // a map entry counts once
+          if (items > maxItems) throw tooManyItems(maxItems);
+          if (count > 0) {
+            expects.push(COUNTED);
+            left.push(count);
+            depth++;
+            continue walk;
+          }
+          break;
+        }
+        case 6: {
+          if (value === -1) throw malformed("major type 6 cannot have indefinite length");
+          const reason = refusedTagReason(value, allowTags);
+          if (reason !== undefined) throw new CodecError(`CBOR tag ${value} is not allowed (${reason}); allow it with allowTags`);
+          if (depth >= maxDepth) throw tooDeep(maxDepth);
+          if (++items > maxItems) throw tooManyItems(maxItems);
+          expects.push(COUNTED);
+          left.push(1);
+          depth++;
+          bignumContent = value === 2 || value === 3;
+          continue walk;
+        }
+        default: // 7: simple values and floats
+          if (value === -1) throw malformed("break (0xff) outside an indefinite-length item");
+          if (info === 24 && value < 32) throw malformed("badly encoded simple value");
+      }
+    }
+
+    // An item is complete: count it in its container, closing every container it completes.
+    for (;;) {
+      const top = expects.length - 1;
+      if (top < 0) break walk; // the top-level item
+      const expecting = expects[top];
+      if (expecting === COUNTED) {
+        const remaining = (left[top] as number) - 1;
+        if (remaining > 0) {
+          left[top] = remaining;
+          break;
+        }
+        expects.pop();
+        left.pop();
+        depth--;
+        continue;
+      }
+      if (expecting === MAP_KEY) expects[top] = MAP_VALUE;
+      else if (expecting === MAP_VALUE) expects[top] = MAP_KEY;
       break;
     }
-    case 6:
-      item(r, false);
-      break;
-    case 7:
-      if (info === 24 && value < 32) throw new Malformed("badly encoded simple value");
-      break;
   }
-  return major;
+  if (at !== end) throw malformed(`${end - at} bytes after the CBOR item`);
 }
 
-function indefinite(r: Reader, major: number, breakable: boolean): number {
-  switch (major) {
-    case 2:
-    case 3:
-      // Chunks must be definite-length strings of the same major type.
-      for (let it = item(r, true); it !== -1; it = item(r, true)) {
-        if (it !== major) throw new Malformed("indefinite string chunk of another type");
-      }
-      return major;
-    case 4:
-      while (item(r, true) !== -1);
-      return major;
-    case 5:
-      while (item(r, true) !== -1) item(r, false);
-      return major;
-    case 7:
-      if (breakable) return -1;
-      throw new Malformed("break (0xff) outside an indefinite-length item");
-    default:
-      throw new Malformed(`major type ${major} cannot have indefinite length`);
-  }
+function malformed(detail: string): CodecError {
+  return new CodecError(`payload is not valid CBOR: ${detail}`);
+}
+
+function tooDeep(maxDepth: number): CodecError {
+  return new CodecError(`CBOR nesting deeper than ${maxDepth}`);
+}
+
+function tooManyItems(maxItems: number): CodecError {
+  return new CodecError(`CBOR has more than ${maxItems} items`);
 }

@@ -3,14 +3,21 @@
 import { Decoder } from "cbor-x/decode";
 import { Encoder } from "cbor-x/encode";
 import { CodecError } from "../errors.ts";
+import { type CborLimits, resolveCborLimits } from "./cbor-limits.ts";
 import { assertWellFormedCbor } from "./cbor-wellformed.ts";
 import type { Codec } from "./codec.ts";
 
 /**
  * CBOR (RFC 8949) through cbor-x. Records and shared structures are off so any CBOR peer can read
  * what we send. Each codec has its own encoder, so connections share no state.
+ *
+ * Received payloads are checked first — well-formed, within `limits`, no refused tag — in one
+ * linear pass, so hostile input fails with `CodecError` before cbor-x does any work.
+ * @param limits Decoding limits and extra allowed tags (`DEFAULT_CBOR_LIMITS` for what is unset).
+ * @throws InvalidOptionError for a limit that is not a non-negative integer, or an unknown key.
  */
-export function cborCodec<T = unknown>(): Codec<T> {
+export function cborCodec<T = unknown>(limits?: CborLimits): Codec<T> {
+  const checked = resolveCborLimits(limits);
   const options = { useRecords: false, mapsAsObjects: true, tagUint8Array: false } as const;
   const encoder = new Encoder(options);
   const decoder = new Decoder(options);
@@ -24,8 +31,8 @@ export function cborCodec<T = unknown>(): Codec<T> {
       }
     },
     decode(bytes: Uint8Array): T {
+      assertWellFormedCbor(bytes, checked);
       try {
-        assertWellFormedCbor(bytes);
         return decoder.decode(bytes) as T;
       } catch (error) {
         throw new CodecError("payload is not valid CBOR", { cause: error });

@@ -8,7 +8,9 @@ import { textCodec } from "./text.ts";
 export type { Codec } from "./codec.ts";
 export { bufferCodec } from "./buffer.ts";
 export { cborCodec } from "./cbor.ts";
+export { type CborLimits, DEFAULT_CBOR_LIMITS, REFUSED_CBOR_TAGS, type RefusedCborTags } from "./cbor-limits.ts";
 export { jsonCodec } from "./json.ts";
+export { DEFAULT_JSON_LIMITS, type JsonLimits } from "./json-limits.ts";
 export { textCodec } from "./text.ts";
 
 /** Built-in codec names. */

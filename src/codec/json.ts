@@ -1,9 +1,18 @@
 import { CodecError } from "../errors.ts";
 import type { Codec } from "./codec.ts";
+import { assertJsonWithinLimits, type JsonLimits, resolveJsonLimits } from "./json-limits.ts";
 import { decodeUtf8, encodeUtf8 } from "./text.ts";
 
-/** JSON text in strict UTF-8. Values JSON cannot represent (undefined, functions, cycles, BigInt) throw. */
-export function jsonCodec<T = unknown>(): Codec<T> {
+/**
+ * JSON text in strict UTF-8. Values JSON cannot represent (undefined, functions, cycles, BigInt) throw.
+ *
+ * Received payloads are scanned for nesting and size first, so a hostile one fails with
+ * `CodecError` before it is decoded or parsed.
+ * @param limits Decoding limits (`DEFAULT_JSON_LIMITS` for what is unset).
+ * @throws InvalidOptionError for a limit that is not a non-negative integer, or an unknown key.
+ */
+export function jsonCodec<T = unknown>(limits?: JsonLimits): Codec<T> {
+  const checked = resolveJsonLimits(limits);
   return {
     name: "json",
     encode(value: T): Uint8Array {
@@ -17,6 +26,8 @@ export function jsonCodec<T = unknown>(): Codec<T> {
       return encodeUtf8(text);
     },
     decode(bytes: Uint8Array): T {
+      // On the bytes, before the UTF-8 decode: a rejected payload never becomes a string.
+      assertJsonWithinLimits(bytes, checked);
       const text = decodeUtf8(bytes);
       try {
         return JSON.parse(text) as T;
