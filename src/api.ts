@@ -3,8 +3,6 @@ import { Client, type ClientOptions } from "./client.ts";
 import type { Codec } from "./codec/index.ts";
 import { Server, type ServerOptions } from "./server.ts";
 
-type WithoutCodec<O> = Omit<O, "codec">;
-
 /**
  * `listen()` bound to one adapter; the codec option decides the message type. The last overload
  * takes any `ServerOptions<T>` — an options object held in a variable, a codec name from a
@@ -13,20 +11,20 @@ type WithoutCodec<O> = Omit<O, "codec">;
  */
 export interface ListenFunction {
   /** Messages are `Uint8Array` (the default codec). */
-  (options?: WithoutCodec<ServerOptions<Uint8Array>> & { codec?: "buffer" }): Promise<Server<Uint8Array>>;
-  (options: WithoutCodec<ServerOptions<string>> & { codec: "text" }): Promise<Server<string>>;
+  (options?: Omit<ServerOptions<Uint8Array>, "codec"> & { codec?: "buffer" }): Promise<Server<Uint8Array>>;
+  (options: Omit<ServerOptions<string>, "codec"> & { codec: "text" }): Promise<Server<string>>;
   /** JSON or CBOR: name the message type, e.g. `listen<Msg>({ codec: "json" })`. */
-  <T = unknown>(options: WithoutCodec<ServerOptions<T>> & { codec: "json" | "cbor" }): Promise<Server<T>>;
-  <T>(options: WithoutCodec<ServerOptions<T>> & { codec: Codec<T> }): Promise<Server<T>>;
+  <T = unknown>(options: Omit<ServerOptions<T>, "codec"> & { codec: "json" | "cbor" }): Promise<Server<T>>;
+  <T>(options: Omit<ServerOptions<T>, "codec"> & { codec: Codec<T> }): Promise<Server<T>>;
   <T = unknown>(options: ServerOptions<T>): Promise<Server<T>>;
 }
 
 /** `connect()` bound to one adapter; the codec option decides the message type (see {@link ListenFunction}). */
 export interface ConnectFunction {
-  (options: WithoutCodec<ClientOptions<Uint8Array>> & { codec?: "buffer" }): Promise<Client<Uint8Array>>;
-  (options: WithoutCodec<ClientOptions<string>> & { codec: "text" }): Promise<Client<string>>;
-  <T = unknown>(options: WithoutCodec<ClientOptions<T>> & { codec: "json" | "cbor" }): Promise<Client<T>>;
-  <T>(options: WithoutCodec<ClientOptions<T>> & { codec: Codec<T> }): Promise<Client<T>>;
+  (options: Omit<ClientOptions<Uint8Array>, "codec"> & { codec?: "buffer" }): Promise<Client<Uint8Array>>;
+  (options: Omit<ClientOptions<string>, "codec"> & { codec: "text" }): Promise<Client<string>>;
+  <T = unknown>(options: Omit<ClientOptions<T>, "codec"> & { codec: "json" | "cbor" }): Promise<Client<T>>;
+  <T>(options: Omit<ClientOptions<T>, "codec"> & { codec: Codec<T> }): Promise<Client<T>>;
   <T = unknown>(options: ClientOptions<T>): Promise<Client<T>>;
 }
 

@@ -62,8 +62,10 @@ export const CloseCode = {
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
-type Letter = "A" | "B" | "C" | "D" | "E" | "F" | "G" | "H" | "I" | "J" | "K" | "L" | "M" | "N" | "O" | "P" | "Q" | "R" | "S" | "T" | "U" | "V" | "W" | "X" | "Y" | "Z";
-type Digit = "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9";
+/** An upper-case ASCII letter (the grammar of codes). */
+export type CodeLetter = "A" | "B" | "C" | "D" | "E" | "F" | "G" | "H" | "I" | "J" | "K" | "L" | "M" | "N" | "O" | "P" | "Q" | "R" | "S" | "T" | "U" | "V" | "W" | "X" | "Y" | "Z";
+/** An ASCII digit (the grammar of codes). */
+export type CodeDigit = "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9";
 
 /**
  * An application's own code, e.g. `"BAD_TOKEN"`: upper-case ASCII letters, digits and `_`,
@@ -72,9 +74,9 @@ type Digit = "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9";
  * compile time; the rest of the grammar is checked at run time.
  */
 export type ApplicationCode =
-  | `${Exclude<Letter, "F">}${string}`
-  | `F${Exclude<Letter | Digit | "_", "W">}${string}`
-  | `FW${Letter | Digit}${string}`
+  | `${Exclude<CodeLetter, "F">}${string}`
+  | `F${Exclude<CodeLetter | CodeDigit | "_", "W">}${string}`
+  | `FW${CodeLetter | CodeDigit}${string}`
   | "F"
   | "FW";
 

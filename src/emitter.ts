@@ -8,9 +8,9 @@
  * caller.
  */
 
-// biome-ignore lint: the map's values are listener signatures of any shape.
-type Listener = (...args: never[]) => unknown;
-export type EventMap = { [event: string]: Listener };
+/** Any listener signature: the values of an {@link EventMap}. */
+export type AnyListener = (...args: never[]) => unknown;
+export type EventMap = { [event: string]: AnyListener };
 
 export class TypedEmitter<Events extends EventMap> {
   #listeners = new Map<keyof Events, Events[keyof Events][]>();

@@ -5,6 +5,7 @@ import type { Framer } from "./framer.ts";
 import { type LengthPrefixedOptions, LengthPrefixedFramer } from "./length-prefixed.ts";
 import { PassthroughFramer } from "./passthrough.ts";
 
+export { DecoderBase } from "./decoder-base.ts";
 export type { FrameDecoder, FrameSink, Framer } from "./framer.ts";
 export { DelimiterFramer, type DelimiterOptions } from "./delimiter.ts";
 export { LengthPrefixedDecoder, LengthPrefixedFramer, type LengthPrefixedOptions } from "./length-prefixed.ts";

@@ -6,9 +6,13 @@
  */
 import type { Scenario } from "./kit.ts";
 import { coreScenarios } from "./suites/core.ts";
+import { decodingScenarios } from "./suites/decoding.ts";
 import { handlerScenarios } from "./suites/handlers.ts";
+import { memoryScenarios } from "./suites/memory.ts";
+import { optionScenarios } from "./suites/options.ts";
+import { protocolScenarios } from "./suites/protocol.ts";
 
 export type { ChildProcess, ConformanceContext, NeverAcceptingPort, Scenario } from "./kit.ts";
 export { AssertionFailed } from "./kit.ts";
 
-export const scenarios: Scenario[] = [...coreScenarios, ...handlerScenarios];
+export const scenarios: Scenario[] = [...coreScenarios, ...handlerScenarios, ...optionScenarios, ...protocolScenarios, ...memoryScenarios, ...decodingScenarios];
