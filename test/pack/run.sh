@@ -27,7 +27,7 @@ grep -q "} via bun" readme.out
 echo "== Node project"
 mkdir "$work/node-app" && cd "$work/node-app"
 echo '{ "name": "node-app", "private": true, "type": "module" }' > package.json
-npm install --silent --no-audit --no-fund "$tarball" typescript@5.9.3 @types/node@20 > /dev/null
+npm install --silent --no-audit --no-fund "$tarball" typescript@5.9.3 @types/node@22.20.7 > /dev/null
 cp "$root/test/pack/echo.mjs" echo.mjs
 timeout 60 node echo.mjs framewire
 timeout 60 node echo.mjs framewire/node
