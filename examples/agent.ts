@@ -7,7 +7,9 @@ import { connect, HandshakeRejectedError } from "framewire";
 import type { Wire } from "./collector.ts";
 
 const port = Number(process.argv[2]);
-const BURST = 200_000;
+/** Values streamed after the reports, 50 per message. */
+export const BURST = 2_000_000;
+const PER_MESSAGE = 50;
 
 // A wrong token first, to show what a refused handshake looks like.
 try {
@@ -17,7 +19,14 @@ try {
   console.log(`refused as expected: ${error.reasonCode} (${error.reason})`);
 }
 
-const client = await connect<Wire>({ host: "127.0.0.1", port, codec: "json", tags: { agent: "edge-1", token: "demo-token" } });
+// A small high-water mark: send() says "backpressure" once 64 KiB wait, and the stream waits for drain.
+const client = await connect<Wire>({
+  host: "127.0.0.1",
+  port,
+  codec: "json",
+  tags: { agent: "edge-1", token: "demo-token" },
+  highWaterMark: 64 * 1024,
+});
 console.log(`connected to ${client.peerTags.service} via ${client.adapter.name}, session ${client.sessionId}`);
 
 let acked = 0;
@@ -30,20 +39,31 @@ for (let seq = 0; seq < 20; seq++) {
   await new Promise((r) => setTimeout(r, 100));
 }
 
-// Throughput: many small messages; send() says when to wait.
+// A stream to a collector that is slower than we are: send() says when to wait, nothing is dropped.
 const t0 = performance.now();
 let waits = 0;
-for (let i = 0; i < BURST; i += 10) {
-  if (client.send({ batch: [i, i + 1, i + 2, i + 3, i + 4, i + 5, i + 6, i + 7, i + 8, i + 9] }) === "backpressure") {
+let waitedMs = 0;
+let peakQueued = 0;
+for (let i = 0; i < BURST; i += PER_MESSAGE) {
+  const batch = Array.from({ length: PER_MESSAGE }, (_, k) => i + k);
+  const status = client.send({ batch });
+  peakQueued = Math.max(peakQueued, client.bufferedAmount);
+  if (status === "backpressure") {
     waits++;
+    const before = performance.now();
     await client.drained();
+    waitedMs += performance.now() - before;
   }
 }
 const ms = performance.now() - t0;
-console.log(`streamed ${BURST} values in ${BURST / 10} messages: ${((BURST / 10 / ms) * 1000).toFixed(0)} msg/s, waited for drain ${waits}x`);
+console.log(
+  `streamed ${BURST} values in ${BURST / PER_MESSAGE} messages in ${ms.toFixed(0)} ms: ` +
+    `send() said "backpressure" ${waits}x and the agent waited ${waitedMs.toFixed(0)} ms for drain; its queue peaked at ${(peakQueued / 1024).toFixed(0)} KiB`,
+);
 
 await new Promise((r) => setTimeout(r, 200));
 const s = client.stats();
+console.log(`BACKPRESSURE ${waits}`);
 console.log(`acks received: ${acked}/20, rtt ${s.rttMs?.toFixed(2) ?? "-"} ms, ${s.framesOut} frames out, ${s.drops} drops`);
 const info = await client.close();
 console.log(`agent closed (${info.code})`);

@@ -24,9 +24,18 @@ server.on("reject", (error) => console.log(`refused a peer: ${error.message}`));
 server.on("connection", (conn) => {
   console.log(`agent ${conn.peerTags.agent} connected, session ${conn.sessionId}`);
   let batchValues = 0;
+  let batches = 0;
+  let pauses = 0;
   conn.on("message", (msg) => {
     if ("batch" in msg) {
       batchValues += msg.batch.length;
+      // A slow sink (think: a disk flush every 200 batches): stop reading for 20 ms. The agent
+      // sees the backpressure through send() instead of the collector buffering without bound.
+      if (++batches % 200 === 0) {
+        pauses++;
+        conn.pause();
+        setTimeout(() => conn.resume(), 20);
+      }
       return;
     }
     if ("seq" in msg) {
@@ -38,7 +47,7 @@ server.on("connection", (conn) => {
     const s = conn.stats();
     console.log(
       `agent ${conn.peerTags.agent} left (${info.code}): ${s.framesIn} frames / ${(s.bytesIn / 1024).toFixed(0)} KiB in, ` +
-        `${batchValues} batched values, rtt ${s.srttMs?.toFixed(2) ?? "-"} ms`,
+        `${batchValues} batched values (paused reading ${pauses}x), rtt ${s.srttMs?.toFixed(2) ?? "-"} ms`,
     );
     console.log(`RECEIVED ${batchValues}`);
   });

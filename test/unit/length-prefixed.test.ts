@@ -699,3 +699,36 @@ describe("LengthPrefixedFramer stop() and resume()", () => {
     expect(again).toBe(error);
   });
 });
+
+describe("LengthPrefixedFramer large frames across chunks", () => {
+  // A frame that straddles chunks is assembled in a buffer that grows with the bytes that arrive
+  // (at most 64 KiB ahead), never allocated at its announced size up front.
+  test("frames above 64 KiB arrive byte-exact whatever the chunking", () => {
+    const framer = new LengthPrefixedFramer();
+    const sizes = [64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 200 * 1024, 1024 * 1024 + 7];
+    const stream = concat(sizes.map((n) => framer.encode(pattern(n))));
+    for (const chunk of [1000, 4096, 65536, 300_000, 777]) {
+      const cuts: number[] = [];
+      for (let at = chunk; at < stream.length; at += chunk) cuts.push(at);
+      const frames = decodeChunks(framer, splitAt(stream, cuts));
+      expect(frames.map((f) => f.length)).toEqual(sizes);
+      sizes.forEach((n, i) => expect(frames[i]).toEqual(arr(pattern(n))));
+    }
+  });
+
+  test("a header alone holds only what arrived; a changed limit applies from the next header", () => {
+    const framer = new LengthPrefixedFramer({ maxFrameSize: 16 * 1024 * 1024 });
+    const decoder = framer.createDecoder();
+    const { sink, frames } = recorder();
+    decoder.push(u8(0x01, 0x00, 0x00, 0x00, 0x2a), sink); // announces 16 MiB, sends one byte
+    expect(decoder.bufferedBytes).toBe(1);
+    expect(frames()).toEqual([]);
+    // The connection lowers the limit during a handshake and raises it after: the next header counts.
+    const small = new LengthPrefixedFramer({ maxFrameSize: 100 });
+    const after = small.createDecoder();
+    after.push(small.encode(pattern(11)), sink);
+    expect(frames().length).toBe(1);
+    after.maxFrameSize = 10;
+    expectThrows(() => after.push(small.encode(pattern(11)), sink), FrameTooLargeError, "FW_FRAME_TOO_LARGE");
+  });
+});
