@@ -7,41 +7,10 @@ import { fileURLToPath } from "node:url";
 import { adapter, connect, listen } from "../../adapters/bun/index.ts";
 import type { ChildProcess, ConformanceContext, NeverAcceptingPort } from "./kit.ts";
 import { scenarios } from "./scenarios.ts";
+import { lineReader } from "./stdout-lines.ts";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const PYTHON_FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
-
-/** Splits a byte stream into lines for `readLine`. */
-function lineReader(stream: ReadableStream<Uint8Array>): (timeoutMs: number) => Promise<string> {
-  const reader = stream.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  let ended = false;
-  return async (timeoutMs) => {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const newline = text.indexOf("\n");
-      if (newline >= 0) {
-        const line = text.slice(0, newline);
-        text = text.slice(newline + 1);
-        return line;
-      }
-      if (ended) throw new Error(`child's stdout ended (partial line ${JSON.stringify(text)})`);
-      const left = deadline - performance.now();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no line from the child within ${timeoutMs} ms`)), Math.max(0, left));
-      });
-      try {
-        const { value, done } = await Promise.race([reader.read(), timeout]);
-        if (done) ended = true;
-        else text += decoder.decode(value, { stream: true });
-      } finally {
-        clearTimeout(timer);
-      }
-    }
-  };
-}
 
 /** The runner facilities of one scenario run, and the cleanup that follows it. */
 function facilities(): Required<Pick<ConformanceContext, "tempPath" | "neverAcceptingPort" | "spawn" | "externalMemory">> & {
@@ -60,7 +29,7 @@ function facilities(): Required<Pick<ConformanceContext, "tempPath" | "neverAcce
       for await (const chunk of child.stderr) stderr += decoder.decode(chunk, { stream: true });
     })();
     return {
-      readLine: lineReader(child.stdout),
+      readLine: lineReader(child.stdout).read,
       endInput: () => void child.stdin.end(),
       exited: child.exited.then((code) => code ?? 1),
       stderr: () => stderr,
