@@ -138,6 +138,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   /** The peer's FIN arrived while unparsed frames were held: handled once they are parsed. */
   #peerEndPending = false;
   #helloSeen = false;
+  /** Where the last PONG queued ends, counted in bytes written: until then the next PING gets none. */
+  #pongEnd = 0;
   #closeInfo: CloseInfo | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -660,12 +662,16 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
         this.#startClose({ code: ErrorCode.HANDSHAKE_REJECTED, reason: `${reason.code}: ${reason.reason}`, remote: true, error }, false);
         return;
       }
-      case FrameType.PING:
+      case FrameType.PING: {
         if (this.#state === "handshaking") throw new ProtocolError("PING before the handshake completed");
-        // A peer that floods PINGs and never reads must not grow our queue without bound:
-        // past the limit the PONG is skipped (any frame proves liveness to it anyway).
-        if (this.#queue.bufferedAmount < this.#options.maxBufferedBytes) this.#sendControl(FrameType.PONG, body.slice());
+        // At most one PONG waits unwritten: a peer that floods PINGs (and does not read) cannot
+        // grow our queue or our work with answers. An honest peer pings once per interval.
+        const queue = this.#queue;
+        if (queue.bytesWritten < this.#pongEnd) return;
+        this.#sendControl(FrameType.PONG, body.slice());
+        this.#pongEnd = queue.bytesWritten + queue.bufferedAmount;
         return;
+      }
       case FrameType.PONG:
         if (this.#state === "handshaking") throw new ProtocolError("PONG before the handshake completed");
         this.#onPong(body);

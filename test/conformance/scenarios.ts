@@ -7,6 +7,7 @@
 import type { Scenario } from "./kit.ts";
 import { coreScenarios } from "./suites/core.ts";
 import { decodingScenarios } from "./suites/decoding.ts";
+import { floodScenarios } from "./suites/flood.ts";
 import { handlerScenarios } from "./suites/handlers.ts";
 import { memoryScenarios } from "./suites/memory.ts";
 import { optionScenarios } from "./suites/options.ts";
@@ -15,4 +16,4 @@ import { protocolScenarios } from "./suites/protocol.ts";
 export type { ChildProcess, ConformanceContext, NeverAcceptingPort, Scenario } from "./kit.ts";
 export { AssertionFailed } from "./kit.ts";
 
-export const scenarios: Scenario[] = [...coreScenarios, ...handlerScenarios, ...optionScenarios, ...protocolScenarios, ...memoryScenarios, ...decodingScenarios];
+export const scenarios: Scenario[] = [...coreScenarios, ...handlerScenarios, ...optionScenarios, ...protocolScenarios, ...memoryScenarios, ...decodingScenarios, ...floodScenarios];
