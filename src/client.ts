@@ -12,7 +12,7 @@ import {
 } from "./connection.ts";
 import { TypedEmitter } from "./emitter.ts";
 import { ConnectTimeoutError, HandlerError, InvalidOptionError, InvalidUseError, toFramewireError, UnsupportedError } from "./errors.ts";
-import { checkHandshakeFields, type ConnectionOptions, type ResolvedConnectionOptions, resolveConnectionOptions } from "./options.ts";
+import { checkHandshakeFields, type ConnectionOptions, MAX_TIMER_MS, type ResolvedConnectionOptions, resolveConnectionOptions } from "./options.ts";
 import { integer, string } from "./validate.ts";
 
 export interface ClientOptions<T = unknown> extends ConnectionOptions<T> {
@@ -65,7 +65,7 @@ function resolveClientOptions(options: ClientOptions<never> | ClientOptions<unkn
     host: string("host", options.host, "127.0.0.1", true),
     port: path === undefined ? integer("port", options.port, 0, 1, 65535) : 0,
     path,
-    connectTimeoutMs: integer("connectTimeoutMs", options.connectTimeoutMs, 10_000, 1),
+    connectTimeoutMs: integer("connectTimeoutMs", options.connectTimeoutMs, 10_000, 1, MAX_TIMER_MS),
     app,
   };
 }

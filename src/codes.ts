@@ -127,11 +127,14 @@ export function truncateReason(reason: string): string {
   return decoder.decode(bytes.subarray(0, end));
 }
 
-// C0 and C1 controls, DEL, and the Unicode line/paragraph separators.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+/**
+ * C0 and C1 controls, DEL, the line and paragraph separators, zero-width characters, bidi
+ * embeddings, overrides and isolates, and the BOM: what could forge a log line or hide text.
+ */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 
-/** A peer's reason text, made safe to log: truncated, control characters (newlines too) replaced by U+FFFD. */
+/** A peer's reason text, made safe to log: unsafe characters (newlines too) replaced by U+FFFD, then cut to 256 bytes. */
 export function reasonFromPeer(reason: unknown): string {
   if (typeof reason !== "string") return "";
-  return truncateReason(reason).replace(CONTROL, "\ufffd");
+  return truncateReason(reason.replace(UNSAFE, "\ufffd"));
 }

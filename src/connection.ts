@@ -1,5 +1,6 @@
 import type { RawSocket, SocketAdapter, SocketHandlers } from "./adapter.ts";
-import { bufferCodec, type Codec } from "./codec/index.ts";
+import { bufferCodec, type Codec, encodeWith } from "./codec/index.ts";
+import { isBuiltIn } from "./codec/codec.ts";
 import { type AnyCode, CloseCode, ErrorCode, isWellFormedCode, truncateReason } from "./codes.ts";
 import type { CloseInfo, ConnectionEvents, ConnectionState, ConnectionStats, MessagesOptions, SendStatus } from "./connection-types.ts";
 import { TypedEmitter } from "./emitter.ts";
@@ -26,6 +27,7 @@ import { OutboundQueue } from "./flow/outbound-queue.ts";
 import { type FrameDecoder, type Framer, LengthPrefixedDecoder, LengthPrefixedFramer } from "./framing/index.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import type { ResolvedConnectionOptions } from "./options.ts";
+import { boolean, plainObject, rejectUnknownKeys } from "./validate.ts";
 import {
   chooseVersion,
   decodeHello,
@@ -67,6 +69,11 @@ export interface ServerHandshake {
  * hand-written sender would.
  */
 const EAGER_WRITE_BYTES = 64 * 1024;
+
+const MESSAGES_KEYS: ReadonlySet<string> = new Set(["keepOpen"]);
+
+/** Heap a decoded JSON/CBOR value takes, roughly (measured 40–65 bytes for an empty object in an array). */
+const DECODED_ITEM_BYTES = 48;
 
 /** Writes a u32 big-endian length header at `at`. */
 function writeU32(buffer: Uint8Array, at: number, value: number): void {
@@ -120,6 +127,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #iterating = false;
   /** The buffer codec: payloads are the messages, no codec call either way. */
   readonly #identityCodec: boolean;
+  /** One of framewire's codecs: its decode errors are framewire's text (a custom codec's are wrapped). */
+  readonly #builtInCodec: boolean;
   /** The wire is `u32 BE length | body`: `sendEncoded` writes the header inline. */
   readonly #u32Header: boolean;
   /**
@@ -140,6 +149,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #helloSeen = false;
   /** Where the last PONG queued ends, counted in bytes written: until then the next PING gets none. */
   #pongEnd = 0;
+  /** The timestamp in our last PING, until its PONG came back (NaN: none outstanding). */
+  #pingSentAt = Number.NaN;
   #closeInfo: CloseInfo | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -202,6 +213,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     }
     this.#checkDataSize = this.#framewire && options.maxFrameSize < MAX_CONTROL_FIELDS;
     this.#identityCodec = init.codec === (bufferCodec as Codec<unknown>);
+    this.#builtInCodec = isBuiltIn(init.codec);
     this.#u32Header =
       this.#framewire || (this.#framer instanceof LengthPrefixedFramer && this.#framer.headerBytes === 4 && !this.#framer.littleEndian);
     this.#queue = new OutboundQueue({
@@ -281,13 +293,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   send(message: T): SendStatus {
     if (this.#state !== "open") return "closed";
     if (this.#identityCodec && message instanceof Uint8Array) return this.sendEncoded(message);
-    let payload: Uint8Array;
-    try {
-      payload = this.#codec.encode(message);
-    } catch (error) {
-      throw error instanceof FramewireError ? error : new CodecError("codec failed to encode", { cause: error });
-    }
-    return this.sendEncoded(payload);
+    return this.sendEncoded(encodeWith(this.#codec, message));
   }
 
   /** @internal Queues an already encoded payload (used by `Server.broadcast`). */
@@ -306,9 +312,10 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       size = this.#framer.encodedLength(bodyLength);
     }
     const at = queue.reserve(size);
-    if (queue.evictedFrames > 0) this.#reportEvictions();
+    const evicted = queue.evictedFrames;
     if (at < 0) {
       this.#drops++;
+      if (evicted > 0) this.#reportEvictions(evicted, queue.evictedBytes);
       return "dropped";
     }
     if (this.#u32Header) {
@@ -329,11 +336,14 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       queue.flush(this.#socket);
     }
     this.#scheduleFlush();
+    let status: SendStatus = "queued";
     if (queue.bufferedAmount >= this.#options.highWaterMark) {
       this.#wantDrain = true;
-      return "backpressure";
+      status = "backpressure";
     }
-    return "queued";
+    // Last, once this frame is committed: a drop listener may send or close re-entrantly.
+    if (evicted > 0) this.#reportEvictions(evicted, queue.evictedBytes);
+    return status;
   }
 
   /**
@@ -375,6 +385,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   /** Closes at once, discarding anything queued. */
   destroy(error?: FramewireError): void {
     if (this.#state === "closed") return;
+    this.#stopReading(); // the rest of a chunk being parsed is discarded too
     this.#recordClose(error ? { code: error.code, reason: error.message, remote: false, error } : { code: CloseCode.NORMAL, reason: "destroyed", remote: false });
     this.#socket.destroy();
   }
@@ -430,9 +441,11 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
    * later messages wait (bounded; reading pauses) for the next consumer.
    */
   messages(options: MessagesOptions = {}): AsyncIterableIterator<T> {
+    plainObject("messages options", options);
+    rejectUnknownKeys(options, MESSAGES_KEYS, "messages");
+    const keepOpen = boolean("keepOpen", options.keepOpen, false);
     if (this.#messageListeners !== undefined) throw new InvalidUseError("cannot iterate a connection that has message listeners: use one or the other");
     if (this.#iterating) throw new InvalidUseError("this connection is already being iterated: one iterator at a time");
-    const keepOpen = options.keepOpen ?? false;
     this.#iterating = true;
     let finished = false;
     const iterator: AsyncIterableIterator<T> = {
@@ -580,18 +593,23 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   }
 
   #deliver(payload: Uint8Array): void {
+    const codec = this.#codec;
     let message: T;
     try {
-      message = this.#codec.decode(payload);
+      message = codec.decode(payload);
     } catch (error) {
       this.#stopReading();
-      throw error instanceof FramewireError ? error : new CodecError("codec failed to decode", { cause: error });
+      // A custom codec's error text is the application's: it stays on `cause`, the peer is told less.
+      throw error instanceof CodecError && this.#builtInCodec ? error : new CodecError("codec failed to decode", { cause: error });
     }
     if (this.#messageListeners !== undefined) {
       this.#dispatch(message);
       return;
     }
-    if (!this.#inbound.push(message, payload.length)) {
+    // What a waiting message may take: its bytes, plus an estimate for each value decoded from them.
+    const items = codec.decodedItems;
+    const weight = payload.length + (typeof items === "number" && items > 0 ? items * DECODED_ITEM_BYTES : 0);
+    if (!this.#inbound.push(message, weight)) {
       this.#readPaused = true;
       this.#applyReadState();
     }
@@ -678,16 +696,18 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
         return;
       case FrameType.GOAWAY: {
         if (this.#state === "handshaking") throw new ProtocolError("GOAWAY before the handshake completed");
+        if (this.#state !== "open") return; // a second GOAWAY, or one crossing ours: the close is under way
         const reason = decodeReason(body, "GOAWAY");
         // The failure, if any, was the peer's: it is reported in the close info, not as an `error` event.
         const orderly = reason.code === CloseCode.NORMAL || reason.code === ErrorCode.SHUTDOWN;
         this.#recordClose({ ...reason, remote: true, ...(orderly ? {} : { error: new PeerError(reason.code, reason.reason) }) });
+        // Closing before the listeners run: from now on send() answers "closed" and close() adds no GOAWAY.
+        this.#startClose(this.#closeInfo as CloseInfo, false);
         try {
           this.emit("goaway", reason);
         } catch (listenerError) {
           this.#reportError(new HandlerError("goaway listener", listenerError));
         }
-        this.#startClose(this.#closeInfo as CloseInfo, false);
         return;
       }
       default:
@@ -712,17 +732,22 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     server.accept(hello, this as Connection<unknown>).then(
       (verdict) => {
         this.#userPaused = false;
-        if (this.#state === "handshaking") {
-          if ("code" in verdict) this.#reject(verdict, verdict.error);
-          else {
-            this.sessionId = verdict.session;
-            this.#sendControl(
-              FrameType.WELCOME,
-              encodeWelcome({ version, session: verdict.session, tags: server.tags, maxFrameSize: this.#options.maxFrameSize, heartbeatMs: server.heartbeatMs }),
-            );
-            this.#open(server.heartbeatMs);
-            server.opened(this as Connection<unknown>);
+        try {
+          if (this.#state === "handshaking") {
+            if ("code" in verdict) this.#reject(verdict, verdict.error);
+            else {
+              this.sessionId = verdict.session;
+              this.#sendControl(
+                FrameType.WELCOME,
+                encodeWelcome({ version, session: verdict.session, tags: server.tags, maxFrameSize: this.#options.maxFrameSize, heartbeatMs: server.heartbeatMs }),
+              );
+              this.#open(server.heartbeatMs);
+              server.opened(this as Connection<unknown>);
+            }
           }
+        } catch (error) {
+          // Nothing may escape this callback: it would be an unhandled rejection.
+          this.#fail(toFramewireError(error, ErrorCode.HANDLER));
         }
         // Rejected or failed: keep reading (and discarding) so the peer's FIN is seen.
         this.#applyReadState();
@@ -760,7 +785,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
         {
           ping: () => {
             const ping = new Uint8Array(8);
-            new DataView(ping.buffer).setFloat64(0, performance.now());
+            this.#pingSentAt = performance.now();
+            new DataView(ping.buffer).setFloat64(0, this.#pingSentAt);
             this.#sendControl(FrameType.PING, ping);
           },
           timedOut: (silentMs) => this.#fail(new HeartbeatTimeoutError(silentMs)),
@@ -776,8 +802,10 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #onPong(body: Uint8Array): void {
     if (body.length !== 8) return; // not one of ours
     const sentAt = new DataView(body.buffer, body.byteOffset, 8).getFloat64(0);
+    // Only the answer to our last PING counts: a peer cannot make up round-trip times.
+    if (sentAt !== this.#pingSentAt) return;
+    this.#pingSentAt = Number.NaN;
     const rtt = performance.now() - sentAt;
-    if (!(rtt >= 0) || rtt > 3_600_000) return;
     this.#rttMs = rtt;
     this.#srttMs = this.#srttMs === undefined ? rtt : this.#srttMs + (rtt - this.#srttMs) / 8;
   }
@@ -798,7 +826,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     writeU32(buffer, at, bodyLength);
     buffer[at + 4] = type;
     buffer.set(body, at + 5);
-    queue.commit(at + 4 + bodyLength);
+    queue.commit(at + 4 + bodyLength, true);
     this.#scheduleFlush();
   }
 
@@ -836,12 +864,11 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     }
   }
 
-  #reportEvictions(): void {
-    const messages = this.#queue.evictedFrames;
+  #reportEvictions(messages: number, bytes: number): void {
     this.#drops += messages;
     this.#framesOut -= messages;
     try {
-      this.emit("drop", { messages, bytes: this.#queue.evictedBytes });
+      this.emit("drop", { messages, bytes });
     } catch (error) {
       this.#reportError(new HandlerError("drop listener", error));
     }

@@ -189,7 +189,19 @@ export function toFramewireError(error: unknown, code: ErrorCode = ErrorCode.SOC
   return new FramewireError(code, describe(error), { cause: error });
 }
 
+/**
+ * A thrown value as text, whatever it is: `String()` itself throws for `Object.create(null)` or a
+ * `toString` that throws, and a failure here would escape the very handler that reports errors.
+ */
 function describe(value: unknown): string {
-  if (value instanceof Error) return value.message;
-  return String(value);
+  try {
+    if (value instanceof Error) return String(value.message);
+    return String(value);
+  } catch {
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      return "[a value that cannot be shown]";
+    }
+  }
 }

@@ -57,8 +57,10 @@ export interface ConnectionOptions<T = unknown> {
    */
   maxInboundMessages?: number;
   /**
-   * Payload bytes held for `for await`; reading pauses at this bound too (one message is always
-   * accepted, so at most this plus one `maxFrameSize` is held).
+   * Bytes held for `for await`; reading pauses at this bound too (one message is always accepted,
+   * so at most this plus one message is held). A message weighs its payload bytes, plus 48 per
+   * value for codecs that count what they decode (json, cbor): small payloads of many values
+   * take far more memory decoded than on the wire.
    * @default 8 MiB
    */
   maxInboundBytes?: number;
@@ -130,6 +132,11 @@ export interface ResolvedConnectionOptions {
 
 export const MiB = 1024 * 1024;
 
+/** Longest delay a timer takes: runtimes fire larger ones at once (they overflow a 32-bit int). */
+export const MAX_TIMER_MS = 2_147_483_647;
+/** Longest keepalive delay: the kernel's TCP_KEEPIDLE takes at most 32,767 s. */
+const MAX_KEEPALIVE_MS = 32_767_000;
+
 /** The keys of {@link ConnectionOptions}; `listen` and `connect` add their own. */
 export const CONNECTION_OPTION_KEYS = [
   "codec",
@@ -174,23 +181,28 @@ export function resolveConnectionOptions(
   if (maxBufferedBytes < highWaterMark) {
     throw new InvalidOptionError(`maxBufferedBytes (${maxBufferedBytes}) must be at least highWaterMark (${highWaterMark})`);
   }
-  const keepAlive = o.keepAlive === undefined || typeof o.keepAlive === "boolean" ? (o.keepAlive ?? false) : integer("keepAlive", o.keepAlive, 0);
+  const keepAlive = o.keepAlive === undefined || typeof o.keepAlive === "boolean" ? (o.keepAlive ?? false) : integer("keepAlive", o.keepAlive, 0, 0, MAX_KEEPALIVE_MS);
   const tags = stringRecord("tags", o.tags);
-  if (protocol === "raw" && o.tags !== undefined) throw new InvalidOptionError(`tags are sent in the framewire handshake; protocol "raw" has none`);
-  const heartbeatTimeoutMs = o.heartbeatTimeoutMs === undefined ? undefined : integer("heartbeatTimeoutMs", o.heartbeatTimeoutMs, 0, 1);
+  if (protocol === "raw") {
+    // Options of the framewire protocol mean nothing in raw mode: refuse them rather than ignore them.
+    for (const key of ["tags", "handshakeTimeoutMs", "heartbeatIntervalMs", "heartbeatTimeoutMs"] as const) {
+      if (o[key] !== undefined) throw new InvalidOptionError(`${key} belongs to the framewire protocol; protocol "raw" has no handshake or heartbeat`);
+    }
+  }
+  const heartbeatTimeoutMs = o.heartbeatTimeoutMs === undefined ? undefined : integer("heartbeatTimeoutMs", o.heartbeatTimeoutMs, 0, 1, MAX_TIMER_MS);
   const resolved: ResolvedConnectionOptions = {
     protocol,
-    framer: protocol === "raw" ? rawFramer(o.framing, maxFrameSize) : undefined,
+    framer: protocol === "raw" ? rawFramer(o.framing, o.maxFrameSize === undefined ? undefined : maxFrameSize) : undefined,
     maxFrameSize,
     highWaterMark,
     maxBufferedBytes,
     overflow: oneOf("overflow", o.overflow, ["error", "drop-newest", "drop-oldest"], "error"),
     maxInboundMessages: integer("maxInboundMessages", o.maxInboundMessages, 1024, 1),
     maxInboundBytes: integer("maxInboundBytes", o.maxInboundBytes, 8 * MiB, 1),
-    handshakeTimeoutMs: integer("handshakeTimeoutMs", o.handshakeTimeoutMs, 10_000, 1),
-    heartbeatIntervalMs: integer("heartbeatIntervalMs", o.heartbeatIntervalMs, 15_000),
+    handshakeTimeoutMs: integer("handshakeTimeoutMs", o.handshakeTimeoutMs, 10_000, 1, MAX_TIMER_MS),
+    heartbeatIntervalMs: integer("heartbeatIntervalMs", o.heartbeatIntervalMs, 15_000, 0, MAX_TIMER_MS),
     heartbeatTimeoutMs,
-    closeTimeoutMs: integer("closeTimeoutMs", o.closeTimeoutMs, 5_000),
+    closeTimeoutMs: integer("closeTimeoutMs", o.closeTimeoutMs, 5_000, 0, MAX_TIMER_MS),
     noDelay: boolean("noDelay", o.noDelay, true),
     keepAlive,
     allowHalfOpen: boolean("allowHalfOpen", o.allowHalfOpen, false),
@@ -208,11 +220,23 @@ export function checkHandshakeFields(fields: unknown, what: string): void {
   }
 }
 
-/** Raw mode framing, built and checked now. The top-level `maxFrameSize` applies unless the framing sets its own. */
-function rawFramer(framing: FramingOptions | Framer | undefined, maxFrameSize: number): Framer {
-  if (framing === undefined) return createFramer({ type: "length-prefixed", maxFrameSize });
+/**
+ * Raw mode framing, built and checked now. The top-level `maxFrameSize` (when given) is the
+ * length-prefixed framing's limit; giving it with a framing that has no length header, or
+ * together with the framing's own `maxFrameSize`, is an error instead of an option ignored.
+ */
+function rawFramer(framing: FramingOptions | Framer | undefined, maxFrameSize: number | undefined): Framer {
+  if (framing === undefined) return createFramer({ type: "length-prefixed", ...(maxFrameSize !== undefined ? { maxFrameSize } : { maxFrameSize: 16 * MiB }) });
   requireObject("framing", framing);
-  if ("createDecoder" in framing) return framing;
-  if (framing.type === "length-prefixed" && framing.maxFrameSize === undefined) return createFramer({ ...framing, maxFrameSize });
+  if (maxFrameSize !== undefined) {
+    if ("createDecoder" in framing || framing.type !== "length-prefixed") {
+      throw new InvalidOptionError(`maxFrameSize applies to length-prefixed framing; a delimiter framing has maxLineLength, a custom framer its own limit`);
+    }
+    if (framing.maxFrameSize !== undefined) throw new InvalidOptionError("give maxFrameSize once: at the top level or in framing, not both");
+    return createFramer({ ...framing, maxFrameSize });
+  }
+  if (!("createDecoder" in framing) && framing.type === "length-prefixed" && framing.maxFrameSize === undefined) {
+    return createFramer({ ...framing, maxFrameSize: 16 * MiB });
+  }
   return createFramer(framing);
 }

@@ -1,6 +1,6 @@
 import type { Listener, ListenOptions, RawSocket, SocketAdapter } from "./adapter.ts";
-import { type Codec, resolveCodec } from "./codec/index.ts";
-import { type AnyCode, type ApplicationCode, isWellFormedCode, truncateReason } from "./codes.ts";
+import { type Codec, encodeWith, resolveCodec } from "./codec/index.ts";
+import { type AnyCode, isWellFormedCode, truncateReason } from "./codes.ts";
 import { type CloseInfo, Connection, type ConnectionStats, type SendStatus, type ServerHandshake } from "./connection.ts";
 import { TypedEmitter } from "./emitter.ts";
 import {
@@ -14,7 +14,7 @@ import {
   toFramewireError,
   UnsupportedError,
 } from "./errors.ts";
-import { checkHandshakeFields, type ConnectionOptions, type ResolvedConnectionOptions, resolveConnectionOptions } from "./options.ts";
+import { checkHandshakeFields, type ConnectionOptions, MAX_TIMER_MS, type ResolvedConnectionOptions, resolveConnectionOptions } from "./options.ts";
 import type { Hello, Reason } from "./protocol/wire.ts";
 import { boolean, integer, optionalFunction, string } from "./validate.ts";
 
@@ -35,7 +35,7 @@ export interface HandshakeInfo {
  * (cut to 256 bytes), which the client sees as `reason`. A throw, a rejected promise or a
  * malformed code rejects with `FW_HANDLER_ERROR`; the client is not told why.
  */
-export type HandshakeVerdict = boolean | undefined | void | { code: ApplicationCode | AnyCode; reason?: string };
+export type HandshakeVerdict = boolean | undefined | void | { code: AnyCode; reason?: string };
 
 export interface ServerOptions<T = unknown> extends ConnectionOptions<T> {
   /**
@@ -117,6 +117,8 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
   /** Every accepted socket's connection, handshaking or open. */
   readonly #all = new Set<Connection<T>>();
   readonly #open = new Map<number, Connection<T>>();
+  /** Sockets refused because the server was full or closing, until they close. */
+  readonly #refusing = new Set<Connection<T>>();
   #nextId = 1;
   #accepted = 0;
   #rejected = 0;
@@ -184,13 +186,15 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
    * Sends one message to every open connection (or those `filter` keeps), encoding it once. One
    * connection never stops the others: a full queue or a peer that accepts smaller messages is
    * counted in the result (`full`, `tooLarge`) and the broadcast goes on.
-   * @throws CodecError when the message cannot be encoded (nothing is sent then).
+   * @throws CodecError when the message cannot be encoded, or what `filter` throws (nothing is
+   * sent then).
    */
   broadcast(message: T, filter?: (connection: Connection<T>) => boolean): BroadcastResult {
-    const payload = this.#codec.encode(message);
+    const payload = encodeWith(this.#codec, message);
     const result: BroadcastResult = { queued: 0, backpressure: 0, dropped: 0, full: 0, tooLarge: 0, closed: 0 };
-    for (const connection of this.#open.values()) {
-      if (filter !== undefined && !filter(connection)) continue;
+    // The filter runs for every connection first: if it throws, nobody got the message yet.
+    const targets = filter === undefined ? this.#open.values() : [...this.#open.values()].filter(filter);
+    for (const connection of targets) {
       let status: SendStatus;
       try {
         status = connection.sendEncoded(payload);
@@ -210,7 +214,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
    * `graceMs`, then destroys what is left. Resolves when all are closed. Idempotent.
    */
   close(graceMs: number = this.#shutdownTimeoutMs): Promise<void> {
-    this.#closing ??= this.#shutdown(graceMs);
+    this.#closing ??= this.#shutdown(integer("close graceMs", graceMs, this.#shutdownTimeoutMs, 0, MAX_TIMER_MS));
     return this.#closing;
   }
 
@@ -248,7 +252,8 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
 
   #accept(socket: RawSocket) {
     this.#accepted++;
-    const full = this.#all.size >= this.#maxConnections || this.#closing !== undefined;
+    // Sockets being refused (they may linger until the peer's FIN) do not hold a slot.
+    const full = this.#all.size - this.#refusing.size >= this.#maxConnections || this.#closing !== undefined;
     const connection = new Connection<T>({
       id: this.#nextId++,
       role: "server",
@@ -266,6 +271,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     });
     connection.on("close", (info: CloseInfo) => this.#forget(connection, info, remote));
     if (full) {
+      this.#refusing.add(connection);
       connection.refuse(
         this.#closing !== undefined
           ? { code: ErrorCode.SHUTDOWN, reason: "server shutting down" }
@@ -296,6 +302,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
 
   #forget(connection: Connection<T>, info: CloseInfo, remote: { address: string; port: number }): void {
     this.#all.delete(connection);
+    this.#refusing.delete(connection);
     const wasOpen = this.#open.delete(connection.id);
     const s = connection.stats();
     const totals = this.#closedTotals;
@@ -390,7 +397,7 @@ function resolveServerOptions(options: ServerOptions<never> | ServerOptions<unkn
     codec,
     listen: path !== undefined ? { host: "", port: 0, path } : { host, port, ...(reusePort ? { reusePort: true } : {}) },
     maxConnections: integer("maxConnections", options.maxConnections, 10_000),
-    shutdownTimeoutMs: integer("shutdownTimeoutMs", options.shutdownTimeoutMs, 5_000),
+    shutdownTimeoutMs: integer("shutdownTimeoutMs", options.shutdownTimeoutMs, 5_000, 0, MAX_TIMER_MS),
     verifyHandshake,
   };
 }

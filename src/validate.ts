@@ -10,9 +10,12 @@ const NOT_YET: Readonly<Record<string, string>> = {
   tls: "TLS is not implemented in this version of framewire; refusing instead of opening a plaintext connection",
 };
 
-/** Throws for any own key of `options` not in `known`, naming the nearest known key. */
+/**
+ * Throws for any key of `options` not in `known`, naming the nearest known key. Inherited
+ * enumerable keys count too: option reads see them, so they must be checked like own ones.
+ */
 export function rejectUnknownKeys(options: object, known: ReadonlySet<string>, where: string): void {
-  for (const key of Object.keys(options)) {
+  for (const key in options) {
     if (known.has(key)) continue;
     const notYet = NOT_YET[key];
     if (notYet !== undefined) throw new InvalidOptionError(`${where}: ${notYet}`);

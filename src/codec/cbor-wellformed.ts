@@ -27,8 +27,11 @@ const TEXT_CHUNKS = 5;
 
 const BREAK = 0xff;
 
-/** Throws `CodecError` unless `bytes` is exactly one well-formed CBOR data item within `limits`. */
-export function assertWellFormedCbor(bytes: Uint8Array, limits: ResolvedCborLimits): void {
+/**
+ * Throws `CodecError` unless `bytes` is exactly one well-formed CBOR data item within `limits`.
+ * @returns the items counted (array elements, map entries, tags), for memory accounting.
+ */
+export function assertWellFormedCbor(bytes: Uint8Array, limits: ResolvedCborLimits): number {
   const { maxDepth, maxItems, maxBignumBytes, allowTags } = limits;
   const end = bytes.length;
   // The open containers, innermost last: what each expects next, and for COUNTED how many items
@@ -48,6 +51,9 @@ export function assertWellFormedCbor(bytes: Uint8Array, limits: ResolvedCborLimi
     const info = initial & 0x1f;
     const underBignum = bignumContent;
     bignumContent = false;
+    // RFC 8949 3.4.3: a bignum's content is a byte string. cbor-x converts anything with a byte
+    // length (a typed array under tag 64, say) just as slowly, past the size check below.
+    if (underBignum && major !== 2) throw new CodecError("a CBOR bignum (tag 2 or 3) must hold a byte string");
     const parent = expects.length === 0 ? -1 : (expects[expects.length - 1] as number);
     const inChunks = parent === BYTE_CHUNKS || parent === TEXT_CHUNKS;
 
@@ -161,6 +167,7 @@ export function assertWellFormedCbor(bytes: Uint8Array, limits: ResolvedCborLimi
     }
   }
   if (at !== end) throw malformed(`${end - at} bytes after the CBOR item`);
+  return items;
 }
 
 function malformed(detail: string): CodecError {

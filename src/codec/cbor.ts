@@ -5,7 +5,7 @@ import { Encoder } from "cbor-x/encode";
 import { CodecError } from "../errors.ts";
 import { type CborLimits, resolveCborLimits } from "./cbor-limits.ts";
 import { assertWellFormedCbor } from "./cbor-wellformed.ts";
-import type { Codec } from "./codec.ts";
+import { builtIn, type Codec } from "./codec.ts";
 
 /**
  * CBOR (RFC 8949) through cbor-x. Records and shared structures are off so any CBOR peer can read
@@ -21,8 +21,9 @@ export function cborCodec<T = unknown>(limits?: CborLimits): Codec<T> {
   const options = { useRecords: false, mapsAsObjects: true, tagUint8Array: false } as const;
   const encoder = new Encoder(options);
   const decoder = new Decoder(options);
-  return {
+  const codec: Codec<T> & { decodedItems: number } = {
     name: "cbor",
+    decodedItems: 0,
     encode(value: T): Uint8Array {
       try {
         return encoder.encode(value);
@@ -31,12 +32,16 @@ export function cborCodec<T = unknown>(limits?: CborLimits): Codec<T> {
       }
     },
     decode(bytes: Uint8Array): T {
-      assertWellFormedCbor(bytes, checked);
+      const items = assertWellFormedCbor(bytes, checked);
+      let value: T;
       try {
-        return decoder.decode(bytes) as T;
+        value = decoder.decode(bytes) as T;
       } catch (error) {
         throw new CodecError("payload is not valid CBOR", { cause: error });
       }
+      codec.decodedItems = items;
+      return value;
     },
   };
+  return builtIn(codec);
 }

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from "../errors.ts";
+import { CodecError, FramewireError, InvalidOptionError } from "../errors.ts";
 import { bufferCodec } from "./buffer.ts";
 import { cborCodec } from "./cbor.ts";
 import type { Codec } from "./codec.ts";
@@ -35,4 +35,20 @@ export function resolveCodec<T>(option: CodecName | Codec<T> | undefined): Codec
     return option;
   }
   throw new InvalidOptionError(`codec must be "buffer", "text", "json", "cbor" or { encode, decode }`);
+}
+
+/**
+ * Encodes with `codec`, making sure it answers with bytes: anything else (an ArrayBuffer, a
+ * string, NaN-length junk) would corrupt the send batch. What it throws becomes a `CodecError`
+ * unless it is a `FramewireError` already.
+ */
+export function encodeWith<T>(codec: Codec<T>, message: T): Uint8Array {
+  let payload: unknown;
+  try {
+    payload = codec.encode(message);
+  } catch (error) {
+    throw error instanceof FramewireError ? error : new CodecError("codec failed to encode", { cause: error });
+  }
+  if (!(payload instanceof Uint8Array)) throw new CodecError(`codec "${String(codec.name)}" returned ${typeof payload === "object" ? (payload === null ? "null" : "an object that is not a Uint8Array") : `a ${typeof payload}`}, not a Uint8Array`);
+  return payload;
 }

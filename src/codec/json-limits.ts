@@ -55,12 +55,14 @@ const CLOSE_OBJECT = 0x7d;
  * than `maxItems` elements and members. Works on UTF-8 bytes: every byte of a multi-byte
  * character is ≥ 0x80, so none can be mistaken for a quote or a bracket. Input that is not JSON
  * is left to `JSON.parse`, except brackets that close more than they opened.
+ * @returns the items counted (array elements plus object members), for memory accounting.
  */
-export function assertJsonWithinLimits(bytes: Uint8Array, limits: Readonly<Required<JsonLimits>>): void {
+export function assertJsonWithinLimits(bytes: Uint8Array, limits: Readonly<Required<JsonLimits>>): number {
   const { maxDepth, maxItems } = limits;
   const end = bytes.length;
-  // Each level and each item is counted at a byte of its own: fewer bytes than either limit cannot break it.
-  if (end <= maxDepth && end <= maxItems) return;
+  // Each level and each item is counted at a byte of its own: fewer bytes than either limit cannot
+  // break it (and hold at most one item per two bytes, the count returned without a scan).
+  if (end <= maxDepth && end <= maxItems) return Math.ceil(end / 2);
   let depth = 0;
   let items = 0;
   let at = 0;
@@ -99,6 +101,7 @@ export function assertJsonWithinLimits(bytes: Uint8Array, limits: Readonly<Requi
         while (at < end && ((bytes[at] as number) - 0x2e) >>> 0 < 12);
     }
   }
+  return items;
 }
 
 /** Strings shorter than this are walked in JavaScript: a native `indexOf` call costs more. */

@@ -1,5 +1,5 @@
 import { CodecError } from "../errors.ts";
-import type { Codec } from "./codec.ts";
+import { builtIn, type Codec } from "./codec.ts";
 import { assertJsonWithinLimits, type JsonLimits, resolveJsonLimits } from "./json-limits.ts";
 import { decodeUtf8, encodeUtf8 } from "./text.ts";
 
@@ -13,8 +13,9 @@ import { decodeUtf8, encodeUtf8 } from "./text.ts";
  */
 export function jsonCodec<T = unknown>(limits?: JsonLimits): Codec<T> {
   const checked = resolveJsonLimits(limits);
-  return {
+  const codec: Codec<T> & { decodedItems: number } = {
     name: "json",
+    decodedItems: 0,
     encode(value: T): Uint8Array {
       let text: string | undefined;
       try {
@@ -27,13 +28,17 @@ export function jsonCodec<T = unknown>(limits?: JsonLimits): Codec<T> {
     },
     decode(bytes: Uint8Array): T {
       // On the bytes, before the UTF-8 decode: a rejected payload never becomes a string.
-      assertJsonWithinLimits(bytes, checked);
+      const items = assertJsonWithinLimits(bytes, checked);
       const text = decodeUtf8(bytes);
+      let value: T;
       try {
-        return JSON.parse(text) as T;
+        value = JSON.parse(text) as T;
       } catch (error) {
         throw new CodecError("payload is not valid JSON", { cause: error });
       }
+      codec.decodedItems = items;
+      return value;
     },
   };
+  return builtIn(codec);
 }

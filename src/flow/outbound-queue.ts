@@ -32,8 +32,13 @@ export class OutboundQueue {
   readonly #options: OutboundQueueOptions;
   #batch: Uint8Array = new Uint8Array(0);
   #batchLength = 0;
-  /** End offsets of the frames in the batch, kept only for `drop-oldest`. */
+  /**
+   * End offsets of the evictable frames in the batch, kept only for `drop-oldest`: the data
+   * frames queued after the last control frame. Everything before `#pinnedEnd` stays.
+   */
   readonly #frameEnds: number[] = [];
+  /** End of the last control frame in the batch (0: none): eviction never cuts before it. */
+  #pinnedEnd = 0;
   #inflight: Uint8Array | null = null;
   #inflightBuffer: Uint8Array | null = null;
   #spare: Uint8Array | null = null;
@@ -90,10 +95,20 @@ export class OutboundQueue {
     return this.#batchLength;
   }
 
-  /** Marks `buffer[..end)` as queued: `end` is what the encoder returned. */
-  commit(end: number): void {
+  /**
+   * Marks `buffer[..end)` as queued: `end` is what the encoder returned. A `pinned` frame (a
+   * control frame: HELLO, WELCOME, PONG, GOAWAY…) is never evicted, nor is anything before it,
+   * since evicting only later frames keeps the order of what is sent.
+   */
+  commit(end: number, pinned = false): void {
     this.#batchLength = end;
-    if (this.#options.overflow === "drop-oldest") this.#frameEnds.push(end);
+    if (this.#options.overflow !== "drop-oldest") return;
+    if (pinned) {
+      this.#pinnedEnd = end;
+      this.#frameEnds.length = 0;
+    } else {
+      this.#frameEnds.push(end);
+    }
   }
 
   /**
@@ -124,6 +139,7 @@ export class OutboundQueue {
     this.bytesWritten += n;
     this.#batchLength = 0;
     this.#frameEnds.length = 0;
+    this.#pinnedEnd = 0;
     this.#capacityHint = Math.max(this.#options.reuseBuffers ? INITIAL_BATCH : MIN_FRESH_BATCH, length);
     if (n < length) {
       // The rest stays with this buffer; collect new frames in another one.
@@ -141,6 +157,7 @@ export class OutboundQueue {
     this.#batch = new Uint8Array(0);
     this.#batchLength = 0;
     this.#frameEnds.length = 0;
+    this.#pinnedEnd = 0;
     this.#inflight = null;
     this.#inflightBuffer = null;
     this.#spare = null;
@@ -162,32 +179,36 @@ export class OutboundQueue {
   }
 
   #grow(need: number): void {
-    const grown = new Uint8Array(Math.max(need, this.#batch.length * 2, this.#batchLength === 0 ? this.#capacityHint : 0));
+    // Doubling, but not past the bound: a full queue must not cost twice maxBufferedBytes.
+    const doubled = Math.min(this.#batch.length * 2, this.#options.maxBufferedBytes);
+    const grown = new Uint8Array(Math.max(need, doubled, this.#batchLength === 0 ? Math.min(this.#capacityHint, this.#options.maxBufferedBytes) : 0));
     if (this.#batchLength > 0) grown.set(this.#batch.subarray(0, this.#batchLength), 0);
     this.#batch = grown;
   }
 
   /**
-   * Evicts the oldest whole frames of the batch until `size` more bytes fit. A queued PING or PONG
-   * can be among them (harmless: liveness counts any frame); HELLO, WELCOME and GOAWAY cannot,
-   * because no data frame is accepted before the first two or after the last.
+   * Evicts the oldest evictable frames of the batch (data frames after the last control frame)
+   * until `size` more bytes fit. Control frames are pinned: a HELLO, WELCOME or GOAWAY lost here
+   * would break the protocol, and cutting a data frame before one would reorder what is sent.
    */
   #evictFor(size: number): boolean {
     const ends = this.#frameEnds;
     const inflight = this.#inflight === null ? 0 : this.#inflight.length;
     const room = this.#options.maxBufferedBytes - inflight - size;
     if (room < 0) return false;
-    let cut = 0;
+    const from = this.#pinnedEnd;
+    let cut = from;
     let k = 0;
-    while (this.#batchLength - cut > room && k < ends.length) cut = ends[k++] as number;
-    if (this.#batchLength - cut > room) return false;
-    if (cut > 0) {
-      this.#batch.copyWithin(0, cut, this.#batchLength);
-      this.#batchLength -= cut;
+    while (this.#batchLength - (cut - from) > room && k < ends.length) cut = ends[k++] as number;
+    if (this.#batchLength - (cut - from) > room) return false;
+    if (cut > from) {
+      const removed = cut - from;
+      this.#batch.copyWithin(from, cut, this.#batchLength);
+      this.#batchLength -= removed;
       ends.splice(0, k);
-      for (let i = 0; i < ends.length; i++) ends[i] = (ends[i] as number) - cut;
+      for (let i = 0; i < ends.length; i++) ends[i] = (ends[i] as number) - removed;
       this.evictedFrames = k;
-      this.evictedBytes = cut;
+      this.evictedBytes = removed;
     }
     return true;
   }

@@ -23,13 +23,22 @@ const FRAMING_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   none: new Set(["type"]),
 };
 
+/** A framer object of the user's must have the whole interface, or every connection would fail on it. */
+function checkFramer(framer: Framer): Framer {
+  for (const method of ["createDecoder", "encodedLength", "encodeInto", "encode"] as const) {
+    if (typeof framer[method] !== "function") throw new InvalidOptionError(`a custom framer needs a ${method}() method`);
+  }
+  if (framer.checkPayload !== undefined && typeof framer.checkPayload !== "function") throw new InvalidOptionError("a custom framer's checkPayload must be a method");
+  return framer;
+}
+
 /**
- * Builds a framer from plain options, or passes a ready framer through.
+ * Builds a framer from plain options, or passes a ready framer through (checked).
  * @throws InvalidOptionError for an unknown type, an unknown key or a value out of range.
  */
 export function createFramer(options: FramingOptions | Framer): Framer {
   requireObject("framing", options);
-  if ("createDecoder" in options) return options;
+  if ("createDecoder" in options) return checkFramer(options);
   const keys = FRAMING_KEYS[String(options.type)];
   if (keys !== undefined) rejectUnknownKeys(options, keys, `framing "${options.type}"`);
   switch (options.type) {

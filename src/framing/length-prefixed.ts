@@ -124,10 +124,11 @@ export class LengthPrefixedFramer implements Framer {
 }
 
 /**
- * Bytes allocated ahead for a frame that straddles chunks: the buffer then grows with what
- * actually arrives, so a header alone (a 5-byte promise of 16 MiB) costs no more than this.
+ * Bytes allocated ahead for a frame that straddles chunks: the buffer then doubles as bytes
+ * arrive (never past the announced size), so a header alone (a 5-byte promise of 16 MiB) costs
+ * this much, and a partial frame at most twice what arrived.
  */
-const PARTIAL_AHEAD = 64 * 1024;
+const PARTIAL_AHEAD = 4 * 1024;
 
 /** Reads the header in place; assembles only a frame whose header or body straddles chunks. */
 export class LengthPrefixedDecoder extends DecoderBase {

@@ -42,6 +42,9 @@ export const MAX_HANDSHAKE_FIELDS = 64 * 1024;
  */
 export const MAX_CONTROL_FIELDS = 4096;
 
+/** Largest `heartbeatMs` a WELCOME may carry: the longest delay a timer takes. */
+export const MAX_HEARTBEAT_MS = 2_147_483_647;
+
 /** "FW": first two bytes of every HELLO, so a non-framewire peer is told apart at once. */
 const MAGIC_0 = 0x46;
 const MAGIC_1 = 0x57;
@@ -121,6 +124,8 @@ export function decodeWelcome(body: Uint8Array): Welcome {
   if (typeof fields.session !== "string" || !isCount(fields.heartbeatMs)) {
     throw new ProtocolError("WELCOME lacks a session or heartbeatMs");
   }
+  // Timers take at most 2^31 - 1 ms; a larger interval would fire at once, over and over.
+  if (fields.heartbeatMs > MAX_HEARTBEAT_MS) throw new ProtocolError(`WELCOME heartbeatMs ${fields.heartbeatMs} is above ${MAX_HEARTBEAT_MS}`);
   return {
     version: body[0] as number,
     session: fields.session,

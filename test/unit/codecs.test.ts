@@ -643,6 +643,18 @@ describe("cbor codec limits", () => {
     expect(ms).toBeLessThan(50);
   });
 
+  test("a bignum's content must be a byte string: a typed array or any other item under tag 2/3 is refused at once", () => {
+    // 2(64(h'ab…')): cbor-x converts any typed array byte by byte, past a size check on byte strings.
+    const wrapped = (n: number) => Uint8Array.from([0xc2, 0xd8, 0x40, ...head(2, n), ...new Uint8Array(n).fill(0xab)]);
+    const { ms, result } = timed(() => codecErrorMessage(() => cbor.decode(wrapped(192 * 1024))));
+    expect(result).toBe("a CBOR bignum (tag 2 or 3) must hold a byte string");
+    expect(ms).toBeLessThan(50);
+    for (const content of [[0x01], [0x61, 0x61], [0x80], [0xa0], [0xc3, 0x40]]) {
+      expect(codecErrorMessage(() => cbor.decode(Uint8Array.from([0xc2, ...content])))).toBe("a CBOR bignum (tag 2 or 3) must hold a byte string");
+      expect(codecErrorMessage(() => cbor.decode(Uint8Array.from([0xc3, ...content])))).toBe("a CBOR bignum (tag 2 or 3) must hold a byte string");
+    }
+  });
+
   test("custom maxBignumBytes", () => {
     const small = cborCodec({ maxBignumBytes: 8 });
     expect(small.decode(bignumCbor(8))).toBe(0xababababababababn);

@@ -19,6 +19,7 @@ function nested(open: number, depth: number, scalar: number): Uint8Array {
 /** [name, codec, payload]: each must close its connection with FW_CODEC_ERROR, quickly. */
 const HOSTILE: [string, "json" | "cbor", () => Uint8Array][] = [
   ["a 256 KiB CBOR bignum (cbor-x converts it in quadratic time)", "cbor", () => Uint8Array.from([0xc2, ...cborBytesHeader(256 * 1024), ...new Uint8Array(256 * 1024).fill(0xab)])],
+  ["a bignum wrapping a 192 KiB typed array (tag 2 over tag 64: past a byte-string size check)", "cbor", () => Uint8Array.from([0xc2, 0xd8, 0x40, ...cborBytesHeader(192 * 1024), ...new Uint8Array(192 * 1024).fill(0xab)])],
   ["5,000-deep CBOR arrays (a recursive check depends on the stack)", "cbor", () => nested(0x81, 5000, 0x00)],
   ["CBOR tag 27 (a live RegExp from peer input)", "cbor", () => Uint8Array.from([0xd8, 0x1b, 0x82, 0x66, ...new TextEncoder().encode("RegExp"), 0x62, 0x28, 0x61])],
   ["CBOR tag 28 (value sharing)", "cbor", () => Uint8Array.from([0xd8, 0x1c, 0x80])],

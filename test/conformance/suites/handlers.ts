@@ -61,7 +61,7 @@ export const handlerScenarios: Scenario[] = [
         await echo("connection-reject");
 
         // An async `message` listener that rejects, one that throws, one that throws a 20 KB message.
-        for (const message of ["reject", "throw", "long-error"]) {
+        for (const message of ["reject", "throw", "long-error", "throw-odd", "reject-odd"]) {
           const victim = await transport.connect({ host: HOST, port, codec: "text" });
           victim.send(message);
           const info: CloseInfo = await within(victim.closed(), 5000, `${message}: closed by the server`);
@@ -84,8 +84,8 @@ export const handlerScenarios: Scenario[] = [
         const { code, stats, stderr } = await server.stop();
         equal(code, 0, `the server process exit code (stderr: ${stderr.slice(0, 1000)})`);
         ok(stats !== undefined, "the server printed its stats before exiting");
-        // 3 failed verdicts (detail kept locally), 1 connection listener, 3 message listeners, 1 raw peer.
-        equal(stats?.handlerErrors, 8, "HandlerErrors the server saw locally (reject and error events)");
+        // 3 failed verdicts (detail kept locally), 1 connection listener, 5 message listeners, 1 raw peer.
+        equal(stats?.handlerErrors, 10, "HandlerErrors the server saw locally (reject and error events)");
       } finally {
         server.process.kill();
       }

@@ -105,4 +105,31 @@ export const memoryScenarios: Scenario[] = [
       });
     },
   },
+  {
+    name: "the inbound byte bound counts what decoded values take: small payloads of many values cannot pin far more",
+    timeoutMs: 30_000,
+    async run({ transport }) {
+      const limit = 1024 * KiB;
+      const server = await transport.listen({ host: HOST, port: 0, codec: "json", maxInboundBytes: limit });
+      await withServer(server, async () => {
+        let conn: Connection<unknown> | undefined;
+        server.on("connection", (c) => (conn = c)); // no consumer: messages wait
+        const client = await transport.connect({ host: HOST, port: server.port, codec: "json" });
+        await until(() => conn !== undefined, 5000, "server side");
+        // 50,000 empty objects: ~150 KB of JSON, several MB once decoded.
+        const many = Array.from({ length: 50_000 }, () => ({}));
+        for (let i = 0; i < 40; i++) client.send(many);
+        await sleep(500);
+        const queued = (conn as Connection<unknown>).stats().inboundQueued;
+        ok(queued <= 2, `${queued} such messages wait decoded (expected at most 2: each weighs ~2.5 MB against a 1 MiB bound; by payload bytes alone ~7 would)`);
+        let received = 0;
+        for await (const m of (conn as Connection<unknown>).messages({ keepOpen: true })) {
+          if ((m as unknown[]).length === 50_000) received++;
+          if (received === 40) break;
+        }
+        equal(received, 40, "every message arrives once consumed");
+        await client.close();
+      });
+    },
+  },
 ];

@@ -25,6 +25,15 @@ const BAD_LISTEN: [string, Options, string][] = [
   ["maxInboundMessages 0", { maxInboundMessages: 0 }, "FW_INVALID_OPTION"],
   ["a verifyHandshake that is not a function", { verifyHandshake: true }, "FW_INVALID_OPTION"],
   ["tags bigger than a handshake frame", { tags: { big: "x".repeat(70_000) } }, "FW_INVALID_OPTION"],
+  ["a handshake timeout longer than a timer can wait (it would fire at once)", { handshakeTimeoutMs: 3e9 }, "FW_INVALID_OPTION"],
+  ["a close timeout longer than a timer can wait", { closeTimeoutMs: 3e9 }, "FW_INVALID_OPTION"],
+  ["a shutdown timeout longer than a timer can wait", { shutdownTimeoutMs: 3e9 }, "FW_INVALID_OPTION"],
+  ["a heartbeat interval longer than a timer can wait", { heartbeatIntervalMs: 3e9 }, "FW_INVALID_OPTION"],
+  ["a keepalive delay past the kernel's limit (32,767 s)", { keepAlive: 2 ** 31 * 1000 }, "FW_INVALID_OPTION"],
+  ["heartbeat options in raw mode (no heartbeat there)", { protocol: "raw", heartbeatIntervalMs: 1000 }, "FW_INVALID_OPTION"],
+  ["maxFrameSize with delimiter framing (it has maxLineLength)", { protocol: "raw", framing: { type: "delimiter" }, maxFrameSize: 100 }, "FW_INVALID_OPTION"],
+  ["maxFrameSize both at the top and in framing", { protocol: "raw", maxFrameSize: 100, framing: { type: "length-prefixed", maxFrameSize: 200 } }, "FW_INVALID_OPTION"],
+  ["a framer object without its methods", { protocol: "raw", framing: { createDecoder: () => ({}) } }, "FW_INVALID_OPTION"],
 ];
 
 /** Options `connect` must refuse before dialling. */
@@ -37,6 +46,7 @@ const BAD_CONNECT: [string, Options, string][] = [
   ["connectTimeoutMs 0", { connectTimeoutMs: 0 }, "FW_INVALID_OPTION"],
   ["both a path and a port", { path: "/tmp/x.sock" }, "FW_INVALID_OPTION"],
   ["a codec object without decode", { codec: { name: "half", encode: () => new Uint8Array(0) } }, "FW_INVALID_OPTION"],
+  ["a connect timeout longer than a timer can wait", { connectTimeoutMs: 3e9 }, "FW_INVALID_OPTION"],
 ];
 
 async function refused(promise: Promise<unknown>, what: string, code: string): Promise<void> {
@@ -64,6 +74,9 @@ export const optionScenarios: Scenario[] = [
       for (const [what, bad, code] of BAD_LISTEN) {
         await refused(transport.listen({ host: HOST, port, ...bad } as never), `listen with ${what}`, code);
       }
+      // Option reads see inherited keys, so they are checked too.
+      const inherited = Object.assign(Object.create({ maxFramesize: 100 }) as Record<string, unknown>, { host: HOST, port });
+      await refused(transport.listen(inherited as never), "listen with a misspelt option inherited from a prototype", "FW_INVALID_OPTION");
       // Had any of them bound the port, this would fail with FW_SOCKET_ERROR (address in use).
       const server = await transport.listen({ host: HOST, port });
       equal(server.port, port, "the port is still free after every refusal");
@@ -115,6 +128,20 @@ export const optionScenarios: Scenario[] = [
           ok(thrown instanceof FramewireError, `${what}: throws a FramewireError (got ${describe(thrown)})`);
           deepEqual([(thrown as Error).name, (thrown as FramewireError).code], [name, code], `${what}: class and code`);
         }
+        let misspelt: unknown;
+        try {
+          client.messages({ keepopen: true } as never);
+        } catch (error) {
+          misspelt = error;
+        }
+        equal((misspelt as FramewireError | undefined)?.code, "FW_INVALID_OPTION", `messages({ keepopen }) (${describe(misspelt)})`);
+        let badGrace: unknown;
+        try {
+          void server.close("soon" as never);
+        } catch (error) {
+          badGrace = error;
+        }
+        equal((badGrace as FramewireError | undefined)?.code, "FW_INVALID_OPTION", `server.close("soon") (${describe(badGrace)})`);
         equal(client.state, "open", "none of those closed the connection");
         await client.close();
         const drained = await rejectsWith(client.drained(), "drained() after close");

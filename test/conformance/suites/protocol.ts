@@ -1,8 +1,8 @@
 /**
  * The protocol at its edges: codes and reasons from peers, close reasons, FIN at awkward moments,
- * heartbeat timing, one consumer per connection, and drop-oldest with a refused message.
+ * heartbeat timing, one consumer per connection, GOAWAY while listeners run.
  */
-import type { CloseInfo, Connection, FramewireError } from "../../../src/index.ts";
+import { type CloseInfo, CodecError, type Connection, type FramewireError } from "../../../src/index.ts";
 import {
   deepEqual,
   describe,
@@ -14,6 +14,7 @@ import {
   jsonFields,
   ok,
   RawPeer,
+  rejectsWith,
   type Scenario,
   sleep,
   typed,
@@ -239,40 +240,140 @@ export const protocolScenarios: Scenario[] = [
     },
   },
   {
-    name: "drop-oldest: a send refused by the framing evicts nothing",
+    name: "GOAWAY from the peer: the connection is closing while goaway listeners run, and a second GOAWAY changes nothing",
+    timeoutMs: 10_000,
+    async run({ transport }) {
+      const server = await transport.listen({ host: HOST, port: 0 });
+      await withServer(server, async () => {
+        const events: string[] = [];
+        const closes: CloseInfo[] = [];
+        server.on("connection", (conn) => {
+          conn.on("goaway", (reason) => {
+            events.push(`goaway ${reason.code} ${conn.state} ${conn.send(Uint8Array.from([1]))}`);
+            void conn.close("APP_TOO", "from the listener"); // must not add a GOAWAY of its own
+          });
+          conn.on("close", (info) => closes.push(info));
+        });
+        const peer = await handshaken(transport, server.port);
+        peer.write(Uint8Array.from([...reasonFrame(0x07, { code: "APP_BYE", reason: "one" }), ...reasonFrame(0x07, { code: "APP_AGAIN", reason: "two" })]));
+        await until(() => closes.length === 1, 5000, "closed");
+        deepEqual(events, ["goaway APP_BYE closing closed"], "one goaway event, while closing; send() answers closed");
+        deepEqual([closes[0]?.code, closes[0]?.remote], ["APP_BYE", true], "the first GOAWAY's code");
+        const after = peer.frames().slice(1); // everything after WELCOME
+        deepEqual(after.map((f) => f[0]), [], "the server sent nothing back: no DATA, no GOAWAY");
+        await peer.client.close();
+      });
+    },
+  },
+  {
+    name: "a PONG the peer was not asked for sets no round-trip time",
+    timeoutMs: 10_000,
+    async run({ transport }) {
+      const server = await transport.listen({ host: HOST, port: 0, heartbeatIntervalMs: 60_000 });
+      await withServer(server, async () => {
+        let conn: Connection<Uint8Array> | undefined;
+        server.on("connection", (c) => (conn = c));
+        const peer = await handshaken(transport, server.port);
+        // Timestamps a forger might try: 0 (RTT = the server's uptime), 1, and far in the past.
+        for (const at of [0, 1, 1e6]) {
+          const body = new Uint8Array(8);
+          new DataView(body.buffer).setFloat64(0, at);
+          peer.write(typed(0x05, body));
+        }
+        peer.write(typed(0x00, [7])); // a DATA frame after them, to know they were read
+        await until(() => (conn?.stats().framesIn ?? 0) === 1, 5000, "the frames were read");
+        deepEqual([conn?.stats().rttMs, conn?.stats().srttMs], [undefined, undefined], "no RTT from unsolicited PONGs");
+        await peer.client.close();
+      });
+    },
+  },
+  {
+    name: "destroy() inside a message listener: the rest of the chunk is not delivered",
+    timeoutMs: 10_000,
+    async run({ transport }) {
+      for (const listeners of [1, 2]) {
+        const server = await transport.listen({ host: HOST, port: 0 });
+        await withServer(server, async () => {
+          const got: string[] = [];
+          server.on("connection", (conn) => {
+            for (let i = 0; i < listeners; i++) {
+              conn.on("message", (m) => {
+                got.push(`${i}:${m[0]}`);
+                conn.destroy();
+              });
+            }
+          });
+          const peer = await handshaken(transport, server.port);
+          peer.write(Uint8Array.from([1, 2, 3, 4, 5].flatMap((n) => [...typed(0x00, [n])]))); // one write, one chunk
+          await until(() => peer.closeInfo !== undefined, 5000, "the server destroyed the connection");
+          await sleep(50);
+          // Every listener of the first message runs; no later message is delivered.
+          deepEqual(got, listeners === 1 ? ["0:1"] : ["0:1", "1:1"], `${listeners} listener(s): only the first message`);
+        });
+      }
+    },
+  },
+  {
+    name: "maxConnections: refused sockets that linger (no FIN) do not hold the slots",
     timeoutMs: 15_000,
     async run({ transport }) {
-      const server = await transport.listen({ host: HOST, port: 0, protocol: "raw", framing: { type: "delimiter" } });
+      const server = await transport.listen({ host: HOST, port: 0, maxConnections: 1 });
       await withServer(server, async () => {
-        server.on("connection", (conn) => conn.pause()); // never reads: the client's queue fills
-        const client = await transport.connect({
-          host: HOST,
-          port: server.port,
-          protocol: "raw",
-          framing: { type: "delimiter" },
-          codec: "text",
-          overflow: "drop-oldest",
-          highWaterMark: 64 * 1024,
-          maxBufferedBytes: 64 * 1024,
-        });
-        let drops = 0;
-        client.on("drop", (d) => (drops += d.messages));
-        const line = "y".repeat(1000);
-        for (let round = 0; round < 400 && drops === 0; round++) {
-          for (let i = 0; i < 64; i++) client.send(line);
-          await sleep(1);
+        const first = await transport.connect({ host: HOST, port: server.port });
+        const lingering: RawPeer[] = [];
+        for (let i = 0; i < 3; i++) {
+          const peer = await RawPeer.connect(transport, server.port, true); // reads REJECT, never sends FIN
+          await until(() => peer.frames().length >= 1, 5000, "REJECT");
+          equal(jsonFields(peer.frames()[0] as Uint8Array).fields.code, "FW_SERVER_FULL", "refused while full");
+          lingering.push(peer);
         }
-        ok(drops > 0, "the queue filled up and evicted");
-        const before = { drops: client.stats().drops, buffered: client.bufferedAmount, events: drops };
-        let thrown: unknown;
-        try {
-          client.send(`${line}\n${line}`); // contains the delimiter: refused
-        } catch (error) {
-          thrown = error;
-        }
-        equal((thrown as FramewireError | undefined)?.code, "FW_CODEC_ERROR", `the refused send (${describe(thrown)})`);
-        deepEqual({ drops: client.stats().drops, buffered: client.bufferedAmount, events: drops }, before, "nothing evicted for it");
-        client.destroy();
+        await first.close();
+        await until(() => server.connectionCount === 0, 5000, "the slot is free");
+        const next = await within(transport.connect({ host: HOST, port: server.port }), 5000, "a client after the first left");
+        equal(next.state, "open", "the next client got the slot");
+        await next.close();
+        for (const peer of lingering) peer.client.destroy();
+      });
+    },
+  },
+  {
+    name: "a custom codec's error text stays local: the peer is told only that decoding failed",
+    timeoutMs: 10_000,
+    async run({ transport }) {
+      const secret = "postgres://admin:hunter2@db.internal";
+      const leaky = {
+        name: "leaky",
+        encode: (value: Uint8Array): Uint8Array => value,
+        decode: (bytes: Uint8Array): Uint8Array => {
+          if (bytes[0] === 0xee) throw new CodecError(`cannot parse row for ${secret}`);
+          return bytes;
+        },
+      };
+      const server = await transport.listen({ host: HOST, port: 0, codec: leaky });
+      await withServer(server, async () => {
+        const closes: CloseInfo[] = [];
+        server.on("connection", (conn) => conn.on("close", (info) => closes.push(info)));
+        const peer = await handshaken(transport, server.port);
+        peer.write(typed(0x00, [0xee]));
+        await until(() => peer.frames().some((f) => f[0] === 0x07), 5000, "GOAWAY");
+        const goaway = jsonFields(peer.frames().find((f) => f[0] === 0x07) as Uint8Array);
+        deepEqual(goaway.fields, { code: "FW_CODEC_ERROR", reason: "codec failed to decode" }, "what the peer was told");
+        await until(() => closes.length === 1, 5000, "closed");
+        ok(String((closes[0]?.error?.cause as Error | undefined)?.message).includes(secret), "the detail is kept locally, on cause");
+      });
+    },
+  },
+  {
+    name: "a hostile server's WELCOME with a heartbeat no timer can take is a protocol error, not a busy loop",
+    timeoutMs: 10_000,
+    async run({ transport }) {
+      // A raw server that answers any HELLO with a WELCOME announcing heartbeatMs 3e9.
+      const welcome = typed(0x02, [0x01, ...encoder.encode(JSON.stringify({ session: "s", maxFrameSize: 65536, heartbeatMs: 3e9 }))]);
+      const server = await transport.listen({ host: HOST, port: 0, protocol: "raw", framing: { type: "none" } });
+      await withServer(server, async () => {
+        server.on("connection", (conn) => conn.once("message", () => conn.send(welcome)));
+        const error = await rejectsWith(transport.connect({ host: HOST, port: server.port }), "connect to the hostile server");
+        equal(error.code, "FW_PROTOCOL_ERROR", `the client's error (${describe(error)})`);
       });
     },
   },
