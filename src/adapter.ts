@@ -75,12 +75,23 @@ export interface ListenOptions {
   readonly backlog?: number;
 }
 
+/**
+ * The part of a web `AbortSignal` an adapter uses, declared here so the shipped types need no
+ * DOM lib or @types/node (every runtime's `AbortSignal` fits it).
+ */
+export interface ConnectSignal {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
 export interface ConnectOptions {
   readonly host: string;
   readonly port: number;
   readonly path?: string;
   /** Aborting closes a pending connect; the adapter then rejects and never calls `open`. */
-  readonly signal?: AbortSignal;
+  readonly signal?: ConnectSignal;
 }
 
 /** A bound listening socket. */

@@ -96,6 +96,15 @@ export function isWellFormedCode(code: unknown): code is string {
   return typeof code === "string" && code.length <= MAX_CODE_LENGTH && CODE_PATTERN.test(code);
 }
 
+/**
+ * True for a code the application may send: well-formed, and either its own (not `FW_…`) or one of
+ * framewire's (e.g. `FW_SHUTDOWN`). An `FW_` code framewire does not define would reach the peer
+ * as `FW_PEER_ERROR`, so the two sides would report different codes.
+ */
+export function isSendableCode(code: unknown): code is AnyCode {
+  return isWellFormedCode(code) && (!code.startsWith("FW_") || isKnownCode(code));
+}
+
 /** True for a code this version of framewire defines. */
 export function isKnownCode(code: string): code is ErrorCode | CloseCode {
   return KNOWN_CODES.has(code);

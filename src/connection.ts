@@ -1,7 +1,7 @@
 import type { RawSocket, SocketAdapter, SocketHandlers } from "./adapter.ts";
 import { bufferCodec, type Codec, encodeWith } from "./codec/index.ts";
 import { isBuiltIn } from "./codec/codec.ts";
-import { type AnyCode, CloseCode, ErrorCode, isWellFormedCode, truncateReason } from "./codes.ts";
+import { type AnyCode, CloseCode, ErrorCode, isSendableCode, truncateReason } from "./codes.ts";
 import type { CloseInfo, ConnectionEvents, ConnectionState, ConnectionStats, MessagesOptions, SendStatus } from "./connection-types.ts";
 import { TypedEmitter } from "./emitter.ts";
 import {
@@ -98,12 +98,9 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   readonly protocol: "framewire" | "raw";
   readonly remoteAddress: string;
   readonly remotePort: number;
-  /** framewire: session id from WELCOME (empty before it, and in raw mode). */
-  sessionId = "";
-  /** framewire: the peer's tags from HELLO or WELCOME. */
-  peerTags: Readonly<Record<string, string>> = {};
-  /** framewire: the negotiated protocol version (0 in raw mode). */
-  version = 0;
+  #sessionId = "";
+  #peerTags: Readonly<Record<string, string>> = {};
+  #version = 0;
 
   readonly #socket: RawSocket;
   readonly #options: ResolvedConnectionOptions;
@@ -263,6 +260,21 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     }
   }
 
+  /** framewire: session id from WELCOME (empty before it, and in raw mode). */
+  get sessionId(): string {
+    return this.#sessionId;
+  }
+
+  /** framewire: the peer's tags from HELLO or WELCOME: the peer's word, not checked. */
+  get peerTags(): Readonly<Record<string, string>> {
+    return this.#peerTags;
+  }
+
+  /** framewire: the negotiated protocol version (0 in raw mode). */
+  get version(): number {
+    return this.#version;
+  }
+
   /** `"handshaking"`, `"open"`, `"closing"` or `"closed"`. */
   get state(): ConnectionState {
     return this.#state;
@@ -373,10 +385,13 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
    * Closes in order: framewire sends GOAWAY `{ code, reason }` after everything queued, then both
    * sides finish and the socket closes; after `closeTimeoutMs` it is destroyed. `reason` is cut
    * to `MAX_REASON_BYTES` of UTF-8. Resolves with the close info; never rejects.
-   * @throws InvalidOptionError when `code` is not a well-formed code (`[A-Z][A-Z0-9_]*`, ≤ 64).
+   * @throws InvalidOptionError (synchronously) when `code` is not a well-formed code
+   * (`[A-Z][A-Z0-9_]*`, ≤ 64 characters), or an `FW_` code framewire does not define.
    */
   close(code: AnyCode = CloseCode.NORMAL, reason = ""): Promise<CloseInfo> {
-    if (!isWellFormedCode(code)) throw new InvalidOptionError(`close code must match [A-Z][A-Z0-9_]* (at most 64 characters), got ${JSON.stringify(code)}`);
+    if (!isSendableCode(code)) {
+      throw new InvalidOptionError(`close code must match [A-Z][A-Z0-9_]* (at most 64 characters) and be your own or one of framewire's, got ${JSON.stringify(code)}`);
+    }
     if (typeof reason !== "string") throw new InvalidOptionError("close reason must be a string");
     this.#startClose({ code, reason: truncateReason(reason), remote: false }, true);
     return this.#closed;
@@ -664,9 +679,9 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
         if (welcome.version < PROTOCOL_VERSION_MIN || welcome.version > PROTOCOL_VERSION_MAX) {
           throw new HandshakeError(ErrorCode.VERSION_MISMATCH, `server chose unsupported version ${welcome.version}`);
         }
-        this.version = welcome.version;
-        this.sessionId = welcome.session;
-        this.peerTags = welcome.tags ?? {};
+        this.#version = welcome.version;
+        this.#sessionId = welcome.session;
+        this.#peerTags = welcome.tags ?? {};
         this.#peerMaxFrame = welcome.maxFrameSize;
         this.#open(welcome.heartbeatMs);
         return;
@@ -711,7 +726,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
         return;
       }
       default:
-        throw new ProtocolError(`frame type 0x${type.toString(16).padStart(2, "0")} is not part of protocol version ${this.version || 1}`);
+        throw new ProtocolError(`frame type 0x${type.toString(16).padStart(2, "0")} is not part of protocol version ${this.#version || 1}`);
     }
   }
 
@@ -723,8 +738,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       this.#reject({ code: ErrorCode.VERSION_MISMATCH, reason: `server speaks versions ${PROTOCOL_VERSION_MIN}-${PROTOCOL_VERSION_MAX}, client ${hello.minVersion}-${hello.maxVersion}` });
       return;
     }
-    this.version = version;
-    this.peerTags = hello.tags ?? {};
+    this.#version = version;
+    this.#peerTags = hello.tags ?? {};
     if (hello.maxFrameSize !== undefined) this.#peerMaxFrame = hello.maxFrameSize;
     // Frames after HELLO wait for the verdict: nothing reaches the application before WELCOME.
     this.#userPaused = true;
@@ -736,7 +751,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
           if (this.#state === "handshaking") {
             if ("code" in verdict) this.#reject(verdict, verdict.error);
             else {
-              this.sessionId = verdict.session;
+              this.#sessionId = verdict.session;
               this.#sendControl(
                 FrameType.WELCOME,
                 encodeWelcome({ version, session: verdict.session, tags: server.tags, maxFrameSize: this.#options.maxFrameSize, heartbeatMs: server.heartbeatMs }),

@@ -25,6 +25,8 @@ export class Heartbeat {
   readonly #pingEveryMs: number;
   #nextPing: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The deadline passed once; the next check, a turn later, decides. */
+  #confirming = false;
   readonly #tick = (): void => this.#check();
 
   constructor(host: HeartbeatHost, intervalMs: number, timeoutMs: number) {
@@ -48,9 +50,17 @@ export class Heartbeat {
     if (this.#host.readPaused()) this.lastInbound = now;
     const silent = now - this.lastInbound;
     if (silent >= this.#timeoutMs) {
+      if (!this.#confirming) {
+        // After a stall of our own event loop, timers run before the reads that waited: what the
+        // peer sent is still in the kernel. One more turn lets those reads in before we judge.
+        this.#confirming = true;
+        this.#timer = setTimeout(this.#tick, 0);
+        return;
+      }
       this.#host.timedOut(silent);
       return;
     }
+    this.#confirming = false;
     if (now >= this.#nextPing) {
       this.#nextPing = now + this.#pingEveryMs;
       this.#host.ping();

@@ -5,6 +5,7 @@
 export type {
   AdapterCapabilities,
   ConnectOptions,
+  ConnectSignal,
   Listener,
   ListenOptions,
   OnSocket,

@@ -1,6 +1,6 @@
 import type { Listener, ListenOptions, RawSocket, SocketAdapter } from "./adapter.ts";
 import { type Codec, encodeWith, resolveCodec } from "./codec/index.ts";
-import { type AnyCode, isWellFormedCode, truncateReason } from "./codes.ts";
+import { type AnyCode, isSendableCode, truncateReason } from "./codes.ts";
 import { type CloseInfo, Connection, type ConnectionStats, type SendStatus, type ServerHandshake } from "./connection.ts";
 import { TypedEmitter } from "./emitter.ts";
 import {
@@ -338,8 +338,10 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
       }
       if (verdict === false) return { code: ErrorCode.HANDSHAKE_REJECTED, reason: "rejected by verifyHandshake" };
       if (typeof verdict === "object" && verdict !== null) {
-        if (!isWellFormedCode(verdict.code)) {
-          return handlerFailure(new InvalidOptionError(`verifyHandshake returned the code ${JSON.stringify(verdict.code)}; codes match [A-Z][A-Z0-9_]* (at most 64 characters)`));
+        if (!isSendableCode(verdict.code)) {
+          return handlerFailure(
+            new InvalidOptionError(`verifyHandshake returned the code ${JSON.stringify(verdict.code)}; codes match [A-Z][A-Z0-9_]* (at most 64 characters) and are yours or framewire's`),
+          );
         }
         return { code: verdict.code, reason: truncateReason(typeof verdict.reason === "string" ? verdict.reason : "") };
       }

@@ -1,4 +1,5 @@
 import { CodecError, FramewireError, InvalidOptionError } from "../errors.ts";
+import { describeValue } from "../validate.ts";
 import { bufferCodec } from "./buffer.ts";
 import { cborCodec } from "./cbor.ts";
 import type { Codec } from "./codec.ts";
@@ -31,10 +32,10 @@ export function resolveCodec<T>(option: CodecName | Codec<T> | undefined): Codec
   if (option === "text") return textCodec as unknown as Codec<T>;
   if (option === "json") return jsonCodec<T>();
   if (option === "cbor") return cborCodec<T>();
-  if (typeof option === "object" && option !== null && typeof option.encode === "function" && typeof option.decode === "function") {
+  if (typeof option === "object" && option !== null && typeof option.name === "string" && typeof option.encode === "function" && typeof option.decode === "function") {
     return option;
   }
-  throw new InvalidOptionError(`codec must be "buffer", "text", "json", "cbor" or { encode, decode }`);
+  throw new InvalidOptionError(`codec must be "buffer", "text", "json", "cbor" or { name, encode, decode }; got ${describeValue(option)}`);
 }
 
 /**

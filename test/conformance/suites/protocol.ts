@@ -17,6 +17,7 @@ import {
   rejectsWith,
   type Scenario,
   sleep,
+  startChildServer,
   typed,
   u32,
   until,
@@ -375,6 +376,27 @@ export const protocolScenarios: Scenario[] = [
         const error = await rejectsWith(transport.connect({ host: HOST, port: server.port }), "connect to the hostile server");
         equal(error.code, "FW_PROTOCOL_ERROR", `the client's error (${describe(error)})`);
       });
+    },
+  },
+  {
+    name: "heartbeat: after a stall of our own event loop, the peer's waiting PINGs count before we judge it silent",
+    timeoutMs: 20_000,
+    async run(ctx) {
+      const { transport } = ctx;
+      // The server pings every 100 ms from another process (so our stall does not stop it).
+      const server = await startChildServer(ctx, { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 10_000 });
+      try {
+        const client = await transport.connect({ host: HOST, port: server.port, codec: "text", heartbeatTimeoutMs: 300 });
+        await sleep(150);
+        const stallEnd = performance.now() + 500;
+        while (performance.now() < stallEnd); // our own event loop stalls past the 300 ms timeout
+        await sleep(300);
+        equal(client.state, "open", "the client did not blame the server for its own stall");
+        await client.close();
+        equal((await server.stop()).code, 0, "the server process exit code");
+      } finally {
+        server.process.kill();
+      }
     },
   },
 ];
