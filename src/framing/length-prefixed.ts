@@ -1,5 +1,6 @@
 import { ErrorCode, FrameTooLargeError, InvalidOptionError, MalformedFrameError } from "../errors.ts";
 import { DecoderBase } from "./decoder-base.ts";
+import { PartialFrame } from "./partial-frame.ts";
 import type { FrameSink, Framer } from "./framer.ts";
 
 /** Options of {@link LengthPrefixedFramer}. */
@@ -123,13 +124,6 @@ export class LengthPrefixedFramer implements Framer {
   }
 }
 
-/**
- * Bytes allocated ahead for a frame that straddles chunks: the buffer then doubles as bytes
- * arrive (never past the announced size), so a header alone (a 5-byte promise of 16 MiB) costs
- * this much, and a partial frame at most twice what arrived.
- */
-const PARTIAL_AHEAD = 4 * 1024;
-
 /** Reads the header in place; assembles only a frame whose header or body straddles chunks. */
 export class LengthPrefixedDecoder extends DecoderBase {
   readonly #width: number; // 0 for varint
@@ -140,10 +134,8 @@ export class LengthPrefixedDecoder extends DecoderBase {
   #headerStashLength = 0;
   /** Bytes the last `#readHeader` consumed (varints may be padded, so not derivable from the value). */
   #headerLength = 0;
-  /** Body being assembled across chunks (it grows as bytes arrive), its announced size, and how much is filled. */
-  #partial: Uint8Array | null = null;
-  #partialSize = 0;
-  #partialFilled = 0;
+  /** A body being assembled across chunks. */
+  #partial: PartialFrame | null = null;
 
   constructor(headerBytes: 1 | 2 | 4 | "varint", littleEndian: boolean, maxFrameSize: number) {
     super();
@@ -162,7 +154,7 @@ export class LengthPrefixedDecoder extends DecoderBase {
   }
 
   protected get heldBytes(): number {
-    return this.#headerStashLength + this.#partialFilled;
+    return this.#headerStashLength + (this.#partial === null ? 0 : this.#partial.filled);
   }
 
   protected parse(chunk: Uint8Array, offset: number, sink: FrameSink): number {
@@ -176,21 +168,21 @@ export class LengthPrefixedDecoder extends DecoderBase {
         const size = this.#readHeader(this.#headerStash, 0, this.#headerStashLength);
         if (size >= 0) {
           this.#headerStashLength = 0;
-          this.#startPartial(size, length - pos);
+          this.#partial = new PartialFrame(size);
           break;
         }
       }
       if (this.#headerStashLength > 0) return length;
     }
-    if (this.#partial !== null) {
-      const take = Math.min(this.#partialSize - this.#partialFilled, length - pos);
-      this.#fillPartial(chunk, pos, take);
+    const partial = this.#partial;
+    if (partial !== null) {
+      const take = Math.min(partial.size - partial.filled, length - pos);
+      partial.add(chunk, pos, take);
       pos += take;
-      if (this.#partialFilled < this.#partialSize) return length;
-      const partial = this.#partial;
+      if (partial.filled < partial.size) return length;
       this.#partial = null;
-      this.#partialFilled = 0;
-      sink(partial, 0, this.#partialSize);
+      const body = partial.assemble();
+      sink(body, 0, body.length);
       if (this.stopRequested) return pos;
     }
 
@@ -231,32 +223,12 @@ export class LengthPrefixedDecoder extends DecoderBase {
         sink(chunk, start, end);
         if (this.stopRequested) return pos;
       } else {
-        this.#startPartial(size, length - start);
-        this.#fillPartial(chunk, start, length - start);
+        this.#partial = new PartialFrame(size);
+        this.#partial.add(chunk, start, length - start);
         return length;
       }
     }
     return pos;
-  }
-
-  /** A frame of `size` body bytes begins, `available` of them in hand. */
-  #startPartial(size: number, available: number): void {
-    this.#partial = new Uint8Array(Math.min(size, Math.max(available, PARTIAL_AHEAD)));
-    this.#partialSize = size;
-    this.#partialFilled = 0;
-  }
-
-  #fillPartial(chunk: Uint8Array, from: number, count: number): void {
-    let partial = this.#partial as Uint8Array;
-    const need = this.#partialFilled + count;
-    if (need > partial.length) {
-      // Double, never past the announced size: at most twice what arrived is allocated.
-      const grown = new Uint8Array(Math.min(this.#partialSize, Math.max(need, partial.length * 2)));
-      grown.set(partial.subarray(0, this.#partialFilled), 0);
-      this.#partial = partial = grown;
-    }
-    partial.set(chunk.subarray(from, from + count), this.#partialFilled);
-    this.#partialFilled = need;
   }
 
   /**

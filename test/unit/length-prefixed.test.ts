@@ -12,6 +12,7 @@ import {
   type LengthPrefixedOptions,
   PassthroughFramer,
 } from "../../src/framing/index.ts";
+import { PartialFrame } from "../../src/framing/partial-frame.ts";
 import {
   arr,
   concat,
@@ -730,5 +731,31 @@ describe("LengthPrefixedFramer large frames across chunks", () => {
     expect(frames().length).toBe(1);
     after.maxFrameSize = 10;
     expectThrows(() => after.push(small.encode(pattern(11)), sink), FrameTooLargeError, "FW_FRAME_TOO_LARGE");
+  });
+});
+
+describe("PartialFrame", () => {
+  test("a trickle of small pieces and large pieces alike assemble byte-exact, once", () => {
+    const body = pattern(300 * 1024);
+    for (const sizes of [[1], [7, 1, 16384, 3], [65536], [20000, 1, 20000, 9]]) {
+      const frame = new PartialFrame(body.length);
+      let at = 0;
+      for (let i = 0; at < body.length; i++) {
+        const n = Math.min(sizes[i % sizes.length] as number, body.length - at);
+        frame.add(body, at, n);
+        at += n;
+      }
+      expect(frame.filled).toBe(body.length);
+      expect(arr(frame.assemble())).toEqual(arr(body));
+    }
+  });
+
+  test("one piece that is the whole body is returned as it is (no copy)", () => {
+    const chunk = pattern(100 * 1024);
+    const frame = new PartialFrame(80 * 1024);
+    frame.add(chunk, 10, 80 * 1024);
+    const body = frame.assemble();
+    expect(body.buffer).toBe(chunk.buffer);
+    expect(arr(body)).toEqual(arr(chunk.subarray(10, 10 + 80 * 1024)));
   });
 });

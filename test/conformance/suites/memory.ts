@@ -47,7 +47,7 @@ export const memoryScenarios: Scenario[] = [
     },
   },
   {
-    name: "a header announcing 16 MiB costs at most 64 KiB of buffer until the bytes arrive",
+    name: "a header announcing 16 MiB allocates nothing ahead: a partial frame holds only the bytes that arrived",
     timeoutMs: 30_000,
     async run(ctx) {
       const { transport } = ctx;
