@@ -189,6 +189,10 @@ export function resolveConnectionOptions(
       if (o[key] !== undefined) throw new InvalidOptionError(`${key} belongs to the framewire protocol; protocol "raw" has no handshake or heartbeat`);
     }
   }
+  // framewire closes after the peer's FIN (its GOAWAY said it is done): half-open is a raw-mode choice.
+  if (protocol === "framewire" && o.allowHalfOpen !== undefined) {
+    throw new InvalidOptionError(`allowHalfOpen applies to protocol "raw"; a framewire connection closes once the peer has sent FIN`);
+  }
   const heartbeatTimeoutMs = o.heartbeatTimeoutMs === undefined ? undefined : integer("heartbeatTimeoutMs", o.heartbeatTimeoutMs, 0, 1, MAX_TIMER_MS);
   const resolved: ResolvedConnectionOptions = {
     protocol,

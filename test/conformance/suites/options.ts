@@ -31,6 +31,7 @@ const BAD_LISTEN: [string, Options, string][] = [
   ["a heartbeat interval longer than a timer can wait", { heartbeatIntervalMs: 3e9 }, "FW_INVALID_OPTION"],
   ["a keepalive delay past the kernel's limit (32,767 s)", { keepAlive: 2 ** 31 * 1000 }, "FW_INVALID_OPTION"],
   ["heartbeat options in raw mode (no heartbeat there)", { protocol: "raw", heartbeatIntervalMs: 1000 }, "FW_INVALID_OPTION"],
+  ["allowHalfOpen in framewire mode (it always closes after the peer's FIN)", { allowHalfOpen: true }, "FW_INVALID_OPTION"],
   ["maxFrameSize with delimiter framing (it has maxLineLength)", { protocol: "raw", framing: { type: "delimiter" }, maxFrameSize: 100 }, "FW_INVALID_OPTION"],
   ["maxFrameSize both at the top and in framing", { protocol: "raw", maxFrameSize: 100, framing: { type: "length-prefixed", maxFrameSize: 200 } }, "FW_INVALID_OPTION"],
   ["a framer object without its methods", { protocol: "raw", framing: { createDecoder: () => ({}) } }, "FW_INVALID_OPTION"],
