@@ -1,6 +1,6 @@
-import type { Listener, ListenOptions, RawSocket, SocketAdapter } from "./adapter.ts";
+import type { Listener, RawSocket, SocketAdapter } from "./adapter.ts";
 import { type Codec, encodeWith, resolveCodec } from "./codec/index.ts";
-import { type AnyCode, isSendableCode, truncateReason } from "./codes.ts";
+import { isSendableCode, truncateReason } from "./codes.ts";
 import { type CloseInfo, Connection, type ConnectionStats, type SendStatus, type ServerHandshake } from "./connection.ts";
 import { TypedEmitter } from "./emitter.ts";
 import {
@@ -12,62 +12,13 @@ import {
   QueueFullError,
   reasonForPeer,
   toFramewireError,
-  UnsupportedError,
 } from "./errors.ts";
-import { checkHandshakeFields, type ConnectionOptions, MAX_TIMER_MS, type ResolvedConnectionOptions, resolveConnectionOptions } from "./options.ts";
+import { MAX_TIMER_MS, type ResolvedConnectionOptions } from "./options.ts";
 import type { Hello, Reason } from "./protocol/wire.ts";
-import { boolean, integer, optionalFunction, string } from "./validate.ts";
+import { type HandshakeVerdict, resolveServerOptions, type ServerOptions, type ServerSettings } from "./server-options.ts";
+import { integer } from "./validate.ts";
 
-/** What `verifyHandshake` sees of a client's HELLO. */
-export interface HandshakeInfo {
-  version: number;
-  /** The client's `app` string, if it sent one. */
-  app: string | undefined;
-  tags: Readonly<Record<string, string>>;
-  remoteAddress: string;
-  remotePort: number;
-}
-
-/**
- * `verifyHandshake`'s answer: `true`/`undefined` accepts; `false` rejects with
- * `FW_HANDSHAKE_REJECTED`; `{ code, reason }` rejects with your own code (e.g. `"BAD_TOKEN"`),
- * which the client receives on its `HandshakeRejectedError` as `reasonCode`, and `reason`
- * (cut to 256 bytes), which the client sees as `reason`. A throw, a rejected promise or a
- * malformed code rejects with `FW_HANDLER_ERROR`; the client is not told why.
- */
-export type HandshakeVerdict = boolean | undefined | void | { code: AnyCode; reason?: string };
-
-export interface ServerOptions<T = unknown> extends ConnectionOptions<T> {
-  /**
-   * Interface to bind. `"::"` or `"0.0.0.0"` for all.
-   * @default "127.0.0.1"
-   */
-  host?: string;
-  /**
-   * Port to bind; 0 picks a free one (read it back from `server.port`).
-   * @default 0
-   */
-  port?: number;
-  /** Listen on a Unix domain socket at this path instead of TCP. */
-  path?: string;
-  /** Let several processes bind the same port (SO_REUSEPORT); throws `FW_UNSUPPORTED` where the adapter cannot. */
-  reusePort?: boolean;
-  /**
-   * Connections beyond this many are refused (framewire: REJECT with `FW_SERVER_FULL`).
-   * @default 10000
-   */
-  maxConnections?: number;
-  /**
-   * framewire only: decides whether a client's HELLO is accepted. May be async; the frames that
-   * follow HELLO wait for the verdict (the handshake timeout still runs).
-   */
-  verifyHandshake?: (info: HandshakeInfo) => HandshakeVerdict | Promise<HandshakeVerdict>;
-  /**
-   * `close()`'s default grace: how long connections get to drain after GOAWAY before they are destroyed.
-   * @default 5000
-   */
-  shutdownTimeoutMs?: number;
-}
+export type { HandshakeInfo, HandshakeVerdict, ServerOptions } from "./server-options.ts";
 
 export interface ServerStats extends Omit<ConnectionStats, "rttMs" | "srttMs" | "inboundQueued" | "inboundQueuedBytes"> {
   /** Open connections now (handshake done). */
@@ -365,43 +316,6 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
 function handlerFailure(cause: unknown): Reason & { error: FramewireError } {
   const error = new HandlerError("verifyHandshake", cause);
   return { code: ErrorCode.HANDLER, reason: reasonForPeer(error), error };
-}
-
-/** Server-level settings, checked before anything is bound. */
-interface ServerSettings {
-  connection: ResolvedConnectionOptions;
-  codec: Codec<unknown>;
-  listen: ListenOptions;
-  maxConnections: number;
-  shutdownTimeoutMs: number;
-  verifyHandshake: ServerOptions<unknown>["verifyHandshake"];
-}
-
-const SERVER_KEYS = ["host", "port", "path", "reusePort", "maxConnections", "verifyHandshake", "shutdownTimeoutMs"] as const;
-
-function resolveServerOptions(options: ServerOptions<never> | ServerOptions<unknown>, adapter: SocketAdapter): ServerSettings {
-  const { resolved, codec } = resolveConnectionOptions(options, "listen", SERVER_KEYS);
-  const path = options.path === undefined ? undefined : string("path", options.path, "", true);
-  if (path !== undefined && (options.host !== undefined || options.port !== undefined)) {
-    throw new InvalidOptionError("listen: give either path (a Unix socket) or host/port, not both");
-  }
-  const host = string("host", options.host, "127.0.0.1", true);
-  const port = integer("port", options.port, 0, 0, 65535);
-  const reusePort = boolean("reusePort", options.reusePort, false);
-  if (reusePort && !adapter.capabilities.reusePort) throw new UnsupportedError(`reusePort is not supported by the ${adapter.name} adapter here`);
-  if (path !== undefined && !adapter.capabilities.unixSockets) throw new UnsupportedError(`Unix domain sockets are not supported by the ${adapter.name} adapter`);
-  const verifyHandshake = optionalFunction<ServerOptions<unknown>["verifyHandshake"]>("verifyHandshake", options.verifyHandshake);
-  if (verifyHandshake !== undefined && resolved.protocol === "raw") throw new InvalidOptionError(`verifyHandshake needs the framewire handshake; protocol "raw" has none`);
-  // WELCOME carries the tags and must fit the handshake's frame limit.
-  checkHandshakeFields({ tags: resolved.tags }, "the server's tags");
-  return {
-    connection: resolved,
-    codec,
-    listen: path !== undefined ? { host: "", port: 0, path } : { host, port, ...(reusePort ? { reusePort: true } : {}) },
-    maxConnections: integer("maxConnections", options.maxConnections, 10_000),
-    shutdownTimeoutMs: integer("shutdownTimeoutMs", options.shutdownTimeoutMs, 5_000, 0, MAX_TIMER_MS),
-    verifyHandshake,
-  };
 }
 
 function randomSessionId(): string {
