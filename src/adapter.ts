@@ -17,6 +17,13 @@ export interface SocketHandlers {
   data(chunk: Uint8Array): void;
   /** Bytes the adapter refused earlier (a short `write`) may now be written. */
   drain(): void;
+  /**
+   * An adapter that {@link AdapterCapabilities.retainsWrites | retains writes} calls this with
+   * the exact array it was given by `write` once it holds no reference to any of its bytes (they
+   * reached the kernel), so the core may fill that buffer again. Optional for the adapter: a
+   * buffer never released is left to the GC.
+   */
+  released(bytes: Uint8Array): void;
   /** The peer finished sending (TCP FIN). The write side stays open until `end()` or `destroy()`. */
   end(): void;
   /** The socket is gone. Called exactly once; `error` is set when it closed because of a failure. */
@@ -60,7 +67,8 @@ export interface AdapterCapabilities {
   readonly reusePort: boolean;
   /**
    * True when `write` may keep a reference to the bytes it accepted until they reach the kernel
-   * (Node, Deno). The core then never reuses a buffer it has written; when false (Bun) it does.
+   * (Node, Deno). The core then reuses a written buffer only after `released`; when false (Bun,
+   * which copies what it cannot write at once) it reuses it straight away.
    */
   readonly retainsWrites: boolean;
 }

@@ -232,6 +232,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.handlers = {
       data: (chunk) => this.#onData(chunk),
       drain: () => this.#flush(),
+      released: (bytes) => this.#onReleased(bytes),
       end: () => this.#onPeerEnd(),
       close: (error) => this.#onSocketClose(error),
     };
@@ -702,7 +703,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
         const queue = this.#queue;
         if (queue.bytesWritten < this.#pongEnd) return;
         this.#sendControl(FrameType.PONG, body.slice());
-        this.#pongEnd = queue.bytesWritten + queue.bufferedAmount;
+        this.#pongEnd = queue.bytesWritten + queue.unsentBytes;
         return;
       }
       case FrameType.PONG:
@@ -845,6 +846,12 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.#scheduleFlush();
   }
 
+  /** The adapter let go of written bytes: they no longer count against `highWaterMark`. */
+  #onReleased(bytes: Uint8Array): void {
+    this.#queue.released(bytes);
+    if (this.#wantDrain && this.#queue.bufferedAmount < this.#options.highWaterMark) this.#flush();
+  }
+
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
@@ -871,7 +878,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
         return;
       }
     }
-    if (buffered === 0 && this.#state === "closing" && !this.#endSent) {
+    if (queue.unsentBytes === 0 && this.#state === "closing" && !this.#endSent) {
       this.#endSent = true;
       // Once both sides have sent FIN the adapter closes the socket itself; destroying here
       // could reset the connection before the peer read our last bytes.

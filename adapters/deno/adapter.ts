@@ -2,9 +2,9 @@
  * The Deno adapter: the contract on `Deno.listen` / `Deno.connect`.
  *
  * Deno's `conn.write` is async and may write part of its buffer, so the adapter keeps one write
- * op in flight and a short queue behind it: `write` takes whole buffers while less than
- * `WRITE_QUEUE_MARK` waits (we hold the references, hence `retainsWrites`), takes nothing (0)
- * past it, and calls `drain` once the loop has written everything. A read that fills most of its
+ * op in flight and a queue behind it: `write` takes whole buffers (Deno reads them from our
+ * memory, hence `retainsWrites`) and hands each back to the core (`released`) once its op has
+ * settled; the core counts what we hold against its own bounds. A read that fills most of its
  * buffer hands that buffer to the core; a shorter one is copied out, so a chunk never pins much
  * more than its bytes. A paused socket has no read in flight. Both loops give the event loop a
  * turn when they have kept it busy (`Pacer`). Every async op, turns included, settles before

@@ -10,9 +10,9 @@ import { asError, type DenoConn } from "./runtime.ts";
  * the minimum, so an idle connection's pending read holds only that; the next full read jumps
  * straight back to the size the stream had reached.
  */
-const READ_SIZE_MIN = 16 * 1024;
+const READ_SIZE_MIN = 4 * 1024;
 const READ_SIZE_MAX = 256 * 1024;
-const SHRINK_BELOW = 8 * 1024;
+const SHRINK_BELOW = 2 * 1024;
 /**
  * A chunk the core took longer than this to handle halves the read size: the pacer can only
  * yield between chunks, and a 256 KiB chunk of PINGs (one PONG each) takes ~10 ms.
@@ -24,8 +24,6 @@ const SLOW_CHUNK_MS = 2;
  * read buffer reused. So a chunk never pins more than 1 / HAND_OVER_FILL times the bytes read.
  */
 const HAND_OVER_FILL = 0.75;
-/** `write` takes bytes while less than this is waiting for the write loop (like Node's buffer mark). */
-const WRITE_QUEUE_MARK = 256 * 1024;
 
 export class DenoRawSocket implements RawSocket {
   readonly #conn: DenoConn;
@@ -43,11 +41,12 @@ export class DenoRawSocket implements RawSocket {
   #wake: (() => void) | undefined;
   /** A write loop is in flight. */
   #writing = false;
-  /** Buffers taken by `write` and not yet written, in order (the write loop drains them). */
+  /**
+   * Buffers taken by `write` and not yet written, in order (the write loop drains them). Not
+   * bounded here: each is released to the core once written, and the core counts what we hold
+   * against its `highWaterMark` and `maxBufferedBytes`.
+   */
   readonly #queue: Uint8Array[] = [];
-  #queuedBytes = 0;
-  /** A `write` was refused while busy: `drain` is owed when the write completes. */
-  #refused = false;
   #endRequested = false;
   /** `closeWrite` is in flight. */
   #shutting = false;
@@ -88,14 +87,9 @@ export class DenoRawSocket implements RawSocket {
   write(bytes: Uint8Array): number {
     if (this.#closed || this.#endRequested) return -1;
     if (bytes.length === 0) return 0;
-    if (this.#queuedBytes >= WRITE_QUEUE_MARK) {
-      this.#refused = true;
-      return 0;
-    }
     // Taken as a whole: the write loop goes on to the next buffer without a round trip through
     // the core, so the socket is not left idle between two of its async writes.
     this.#queue.push(bytes);
-    this.#queuedBytes += bytes.length;
     if (!this.#writing) {
       this.#writing = true;
       void this.#writeLoop();
@@ -216,18 +210,14 @@ export class DenoRawSocket implements RawSocket {
   }
 
   async #writeLoop(): Promise<void> {
-    // The first write of a run goes out at once (no latency added to a reply); later ones, and the
-    // drain that makes the core produce more, wait for a turn of the event loop once the budget
-    // is spent: a peer that reads as fast as we write never leaves a write op pending either.
+    // The first write of a run goes out at once (no latency added to a reply); later ones, and so
+    // the releases that make the core produce more, wait for a turn of the event loop once the
+    // budget is spent: a peer that reads as fast as we write never leaves a write op pending either.
     let first = true;
     try {
       while (!this.#closed) {
         const bytes = this.#queue.shift();
-        if (bytes === undefined) {
-          if (!this.#refused || !this.#pacer.due()) break;
-          await this.#pacer.turn();
-          continue;
-        }
+        if (bytes === undefined) break;
         let offset = 0;
         while (offset < bytes.length && !this.#closed) {
           if (!first && this.#pacer.due()) {
@@ -237,7 +227,8 @@ export class DenoRawSocket implements RawSocket {
           first = false;
           offset += await this.#conn.write(offset === 0 ? bytes : bytes.subarray(offset));
         }
-        this.#queuedBytes -= bytes.length;
+        // The op has settled: Deno holds no reference to these bytes any more.
+        if (offset === bytes.length) this.#call((handlers) => handlers.released(bytes));
       }
     } catch (error) {
       if (!this.#closed) this.#fail(error);
@@ -250,10 +241,6 @@ export class DenoRawSocket implements RawSocket {
     if (this.#endRequested) {
       void this.#shutdown();
       return;
-    }
-    if (this.#refused) {
-      this.#refused = false;
-      this.#call((handlers) => handlers.drain());
     }
   }
 

@@ -1,10 +1,12 @@
 /**
  * The Node adapter: the contract on `node:net` (`net.createServer` / `net.connect`).
  *
- * Node's `socket.write` always takes the bytes (it buffers internally and keeps a reference to
- * them) and answers false once its buffer is past its own highWaterMark, with `'drain'` later. So
- * `write` accepts everything while Node has room, accepts nothing (0) between a false and the
- * next `'drain'`, and reports `retainsWrites`. `'data'` chunks are fresh buffers per read, so
+ * Node's `socket.write` always takes the bytes: it buffers internally and keeps a reference to
+ * them until they reach the kernel, then calls the write's callback. So `write` accepts
+ * everything, reports `retainsWrites`, and hands each array back to the core (`released`) from
+ * that callback; the core counts what Node holds against its own `highWaterMark` and
+ * `maxBufferedBytes`, so Node's buffer is bounded by them (Node's own mark and `'drain'` are not
+ * needed). `'data'` chunks are fresh buffers per read, so
  * ownership passes to the core without a copy. Sockets are half-open (`allowHalfOpen`): the core
  * decides when to send FIN.
  */
@@ -23,7 +25,7 @@ import { SocketError, UnsupportedError } from "../../src/errors.ts";
 
 // Structural view of the `node:net` APIs used here, so this file type-checks without @types/node.
 interface NodeSocket {
-  write(data: Uint8Array): boolean;
+  write(data: Uint8Array, callback: (error?: Error | null) => void): boolean;
   end(): void;
   destroy(): void;
   pause(): void;
@@ -31,7 +33,7 @@ interface NodeSocket {
   setNoDelay(noDelay?: boolean): void;
   setKeepAlive(enable?: boolean, initialDelayMs?: number): void;
   on(event: "data", listener: (chunk: Uint8Array) => void): void;
-  on(event: "drain" | "end" | "connect", listener: () => void): void;
+  on(event: "end" | "connect", listener: () => void): void;
   on(event: "error", listener: (error: Error) => void): void;
   on(event: "close", listener: (hadError: boolean) => void): void;
   removeListener(event: "connect", listener: () => void): void;
@@ -70,8 +72,17 @@ function message(error: unknown): string {
 class NodeRawSocket implements RawSocket {
   readonly #socket: NodeSocket;
   #handlers: SocketHandlers | undefined;
-  /** Node's write returned false and no `'drain'` came yet: accept nothing until it does. */
-  #needDrain = false;
+  /** Arrays given to Node's `write` whose callback has not come yet, oldest first. */
+  readonly #held: Uint8Array[] = [];
+  /**
+   * One callback for every write: Node calls them in order once each chunk reached the kernel,
+   * so the oldest held array is the one done, and the core may fill its buffer again.
+   */
+  readonly #onWritten = (error?: Error | null): void => {
+    const bytes = this.#held.shift();
+    if (bytes === undefined || error) return;
+    this.#call((handlers) => handlers.released(bytes));
+  };
   #ended = false;
   #closed = false;
   #error: Error | undefined;
@@ -95,10 +106,6 @@ class NodeRawSocket implements RawSocket {
       // A plain Uint8Array view of Node's fresh Buffer: same bytes, no copy, and `slice` copies
       // as on every other runtime.
       this.#call((handlers) => handlers.data(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
-    });
-    socket.on("drain", () => {
-      this.#needDrain = false;
-      this.#call((handlers) => handlers.drain());
     });
     socket.on("end", () => this.#call((handlers) => handlers.end()));
     socket.on("error", (error) => {
@@ -126,8 +133,8 @@ class NodeRawSocket implements RawSocket {
 
   write(bytes: Uint8Array): number {
     if (this.#closed || this.#ended || this.#socket.destroyed) return -1;
-    if (this.#needDrain) return 0;
-    if (!this.#socket.write(bytes)) this.#needDrain = true;
+    this.#held.push(bytes);
+    this.#socket.write(bytes, this.#onWritten);
     return bytes.length;
   }
   end(): void {

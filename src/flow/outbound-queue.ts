@@ -7,19 +7,29 @@ export type OverflowPolicy = "error" | "drop-newest" | "drop-oldest";
 export interface OutboundQueueOptions {
   maxBufferedBytes: number;
   overflow: OverflowPolicy;
-  /** False when the adapter may keep references to written bytes: never reuse a written buffer then. */
+  /**
+   * False when the adapter may keep references to written bytes: a written buffer is then reused
+   * only once the adapter hands it back through {@link OutboundQueue.released}.
+   */
   reuseBuffers: boolean;
 }
 
-const INITIAL_BATCH = 16 * 1024;
 /**
- * Where written buffers cannot be reused (Node, Deno), every flush starts a fresh one: size it to
- * the last batch (at least this), not to a fixed 16 KiB — a 68-byte ping must not cost a 16 KiB
- * zero-filled allocation.
+ * The smallest batch buffer; a new one is sized to the last batch (at least this). An idle
+ * connection holds one batch after its handshake, so this is part of its memory: 16 KiB here made
+ * an idle connection cost three times a raw socket. A stream's batch grows by doubling.
  */
-const MIN_FRESH_BATCH = 1024;
+const MIN_BATCH = 1024;
 /** Batch buffers up to this size are always kept for reuse. */
 const SMALL_BATCH = 64 * 1024;
+/**
+ * Written buffers kept ready to be filled again. Where the adapter holds written batches until
+ * they reach the kernel (Node, Deno), a streaming connection has up to `highWaterMark` of them out
+ * at once; keeping those that come back saves a zero-filled allocation (and, for large buffers,
+ * page faults) per flush. Once everything is written a connection keeps one.
+ */
+const MAX_SPARES = 8;
+const MAX_SPARE_BYTES = 1024 * 1024;
 
 /**
  * The per-connection outbound byte queue.
@@ -41,7 +51,17 @@ export class OutboundQueue {
   #pinnedEnd = 0;
   #inflight: Uint8Array | null = null;
   #inflightBuffer: Uint8Array | null = null;
-  #spare: Uint8Array | null = null;
+  /** No byte of the in-flight batch was accepted yet: `#inflight` is still the whole batch. */
+  #inflightWhole = false;
+  /** Written buffers ready to be filled again (at most {@link MAX_SPARES}). */
+  readonly #spares: Uint8Array[] = [];
+  #spareBytes = 0;
+  /**
+   * The exact views handed to `write` that the adapter still holds (reuseBuffers false), oldest
+   * first. Bounded by what the adapter accepts before it refuses (its own mark).
+   */
+  readonly #lent: Uint8Array[] = [];
+  #lentBytes = 0;
   /** Capacity for the next batch buffer: the size the last one needed. */
   #capacityHint: number;
   /** Frames and bytes evicted by the last `reserve` (drop-oldest). */
@@ -52,11 +72,19 @@ export class OutboundQueue {
 
   constructor(options: OutboundQueueOptions) {
     this.#options = options;
-    this.#capacityHint = options.reuseBuffers ? INITIAL_BATCH : MIN_FRESH_BATCH;
+    this.#capacityHint = MIN_BATCH;
   }
 
-  /** Bytes queued and not yet accepted by the socket. */
+  /**
+   * Bytes not yet handed to the kernel: queued here, plus those an adapter that retains writes
+   * accepted and still holds (Node's and Deno's own write buffers count against the bounds too).
+   */
   get bufferedAmount(): number {
+    return this.#batchLength + (this.#inflight === null ? 0 : this.#inflight.length) + this.#lentBytes;
+  }
+
+  /** Bytes queued here and not yet accepted by the socket. */
+  get unsentBytes(): number {
     return this.#batchLength + (this.#inflight === null ? 0 : this.#inflight.length);
   }
 
@@ -123,33 +151,67 @@ export class OutboundQueue {
       this.bytesWritten += n;
       if (n < inflight.length) {
         this.#inflight = inflight.subarray(n);
+        if (n > 0) this.#inflightWhole = false;
         return true;
       }
       this.#inflight = null;
-      if (this.#options.reuseBuffers && this.#inflightBuffer !== null && this.#worthKeeping(this.#inflightBuffer, this.#capacityHint)) {
-        this.#spare = this.#inflightBuffer;
+      if (this.#options.reuseBuffers) {
+        if (this.#inflightBuffer !== null) this.#keep(this.#inflightBuffer, this.#capacityHint);
+      } else if (this.#inflightWhole) {
+        this.#lend(inflight);
       }
+      // Otherwise a batch the socket took in pieces is left to the GC: its first piece may be
+      // released while the rest is still held.
       this.#inflightBuffer = null;
     }
     const length = this.#batchLength;
     if (length === 0) return true;
     const batch = this.#batch;
-    const n = socket.write(batch.subarray(0, length));
+    const view = batch.subarray(0, length);
+    const n = socket.write(view);
     if (n < 0) return false;
     this.bytesWritten += n;
     this.#batchLength = 0;
     this.#frameEnds.length = 0;
     this.#pinnedEnd = 0;
-    this.#capacityHint = Math.max(this.#options.reuseBuffers ? INITIAL_BATCH : MIN_FRESH_BATCH, length);
+    this.#capacityHint = Math.max(MIN_BATCH, length);
     if (n < length) {
       // The rest stays with this buffer; collect new frames in another one.
-      this.#inflight = batch.subarray(n, length);
+      this.#inflight = n === 0 ? view : batch.subarray(n, length);
+      this.#inflightWhole = n === 0;
       this.#inflightBuffer = batch;
       this.#batch = this.#takeSpare();
-    } else if (!this.#options.reuseBuffers || !this.#worthKeeping(batch, length)) {
+    } else if (!this.#options.reuseBuffers) {
+      this.#lend(view);
+      this.#batch = this.#takeSpare();
+    } else if (!this.#worthKeeping(batch, length)) {
       this.#batch = this.#takeSpare();
     }
     return true;
+  }
+
+  /**
+   * The adapter no longer holds `bytes`, a view this queue handed to `write` (reuseBuffers false):
+   * its buffer may be written again. Saves a fresh zero-filled batch per flush on Node and Deno.
+   */
+  released(bytes: Uint8Array): void {
+    const lent = this.#lent;
+    // Adapters release in the order they wrote: the oldest is nearly always the one.
+    const i = lent[0] === bytes ? 0 : lent.indexOf(bytes);
+    if (i < 0) return;
+    if (i === 0) lent.shift();
+    else lent.splice(i, 1);
+    this.#lentBytes -= bytes.length;
+    // Batches are whole buffers of their own (see #grow), so the view's buffer is the batch.
+    const buffer = new Uint8Array(bytes.buffer as ArrayBuffer);
+    this.#keep(buffer, this.#capacityHint);
+    // All written: a quiet connection holds one spare, not a burst's worth.
+    if (lent.length === 0 && this.unsentBytes === 0) while (this.#spares.length > 1) this.#spareBytes -= (this.#spares.pop() as Uint8Array).length;
+  }
+
+  #lend(view: Uint8Array): void {
+    this.#lent.push(view);
+    this.#lentBytes += view.length;
   }
 
   /** Drops everything queued (the connection is gone). */
@@ -160,7 +222,10 @@ export class OutboundQueue {
     this.#pinnedEnd = 0;
     this.#inflight = null;
     this.#inflightBuffer = null;
-    this.#spare = null;
+    this.#spares.length = 0;
+    this.#spareBytes = 0;
+    this.#lent.length = 0;
+    this.#lentBytes = 0;
   }
 
   /**
@@ -173,14 +238,32 @@ export class OutboundQueue {
   }
 
   #takeSpare(): Uint8Array {
-    const spare = this.#spare;
-    this.#spare = null;
-    return spare ?? new Uint8Array(0);
+    const spare = this.#spares.pop();
+    if (spare === undefined) return new Uint8Array(0);
+    this.#spareBytes -= spare.length;
+    return spare;
+  }
+
+  #keep(buffer: Uint8Array, lastBatchLength: number): void {
+    if (this.#spares.length >= MAX_SPARES || this.#spareBytes + buffer.length > MAX_SPARE_BYTES) return;
+    if (!this.#worthKeeping(buffer, lastBatchLength)) return;
+    this.#spares.push(buffer);
+    this.#spareBytes += buffer.length;
   }
 
   #grow(need: number): void {
-    // Doubling, but not past the bound: a full queue must not cost twice maxBufferedBytes.
-    const doubled = Math.min(this.#batch.length * 2, this.#options.maxBufferedBytes);
+    if (this.#batchLength === 0) {
+      // A buffer the adapter released since the last flush, when one is big enough.
+      const spare = this.#spares.at(-1);
+      if (spare !== undefined && spare.length >= need) {
+        this.#batch = this.#takeSpare();
+        return;
+      }
+    }
+    // Doubling, but not past what the bound leaves beside the bytes already out (in flight, or
+    // held by the adapter): a full queue must not cost twice maxBufferedBytes.
+    const held = (this.#inflight === null ? 0 : this.#inflight.length) + this.#lentBytes;
+    const doubled = Math.min(this.#batch.length * 2, this.#options.maxBufferedBytes - held);
     const grown = new Uint8Array(Math.max(need, doubled, this.#batchLength === 0 ? Math.min(this.#capacityHint, this.#options.maxBufferedBytes) : 0));
     if (this.#batchLength > 0) grown.set(this.#batch.subarray(0, this.#batchLength), 0);
     this.#batch = grown;
@@ -193,8 +276,8 @@ export class OutboundQueue {
    */
   #evictFor(size: number): boolean {
     const ends = this.#frameEnds;
-    const inflight = this.#inflight === null ? 0 : this.#inflight.length;
-    const room = this.#options.maxBufferedBytes - inflight - size;
+    const held = (this.#inflight === null ? 0 : this.#inflight.length) + this.#lentBytes;
+    const room = this.#options.maxBufferedBytes - held - size;
     if (room < 0) return false;
     const from = this.#pinnedEnd;
     let cut = from;

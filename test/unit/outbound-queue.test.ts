@@ -382,6 +382,47 @@ describe("OutboundQueue buffer reuse", () => {
     for (const view of socket.offered.slice(3)) expect(backings.has(view.buffer)).toBe(false);
   });
 
+  test("reuseBuffers false: a released batch is filled again; one still held never is", () => {
+    const q = queue({ reuseBuffers: false });
+    const socket = new AcceptingWriter();
+    send(q, pattern(100, 1));
+    q.flush(socket.asSocket());
+    send(q, pattern(100, 2));
+    q.flush(socket.asSocket());
+    const [first, second] = socket.offered as [Uint8Array, Uint8Array];
+    expect(second.buffer).not.toBe(first.buffer);
+    q.released(first);
+    send(q, pattern(100, 3));
+    q.flush(socket.asSocket());
+    expect(socket.offered[2]?.buffer).toBe(first.buffer);
+    // The second was never released: its bytes are still what was written.
+    expect(arr(second)).toEqual(arr(pattern(100, 2)));
+    for (let i = 0; i < 10; i++) {
+      send(q, pattern(100, 20 + i));
+      q.flush(socket.asSocket());
+      expect(socket.offered.at(-1)?.buffer).not.toBe(second.buffer);
+    }
+  });
+
+  test("reuseBuffers false: bytes the socket holds count in bufferedAmount and the bound until released", () => {
+    const q = queue({ reuseBuffers: false, maxBufferedBytes: 250 });
+    const socket = new AcceptingWriter();
+    send(q, pattern(100, 1));
+    q.flush(socket.asSocket());
+    expect(q.bufferedAmount).toBe(100);
+    expect(q.unsentBytes).toBe(0);
+    send(q, pattern(100, 2));
+    expect(q.bufferedAmount).toBe(200);
+    expectThrows(() => send(q, pattern(100, 3)), QueueFullError, "FW_QUEUE_FULL");
+    q.released(socket.offered[0] as Uint8Array);
+    expect(q.bufferedAmount).toBe(100);
+    expect(send(q, pattern(100, 3))).toBeGreaterThanOrEqual(0);
+    // A release of something never written (or twice) changes nothing.
+    q.released(socket.offered[0] as Uint8Array);
+    q.released(new Uint8Array(100));
+    expect(q.bufferedAmount).toBe(200);
+  });
+
   test("reuseBuffers true does reuse the batch (the check above can tell)", () => {
     const q = queue({ reuseBuffers: true });
     const socket = new AcceptingWriter();
