@@ -520,6 +520,10 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     } finally {
       this.#parsing = false;
     }
+    // Replies sent while this chunk was handled leave now, inside the adapter's data callback
+    // (Bun corks writes there) rather than in a microtask after it: the queued flush then finds
+    // nothing to do.
+    if (this.#flushScheduled) this.#flushTask();
   }
 
   #drainDecoder(): void {
@@ -859,6 +863,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   }
 
   readonly #flushTask = (): void => {
+    if (!this.#flushScheduled) return;
     this.#flushScheduled = false;
     this.#flush();
   };
