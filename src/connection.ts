@@ -25,7 +25,7 @@ import {
 import { InboundQueue } from "./flow/inbound-queue.ts";
 import { OutboundQueue } from "./flow/outbound-queue.ts";
 import { type FrameDecoder, type Framer, LengthPrefixedDecoder, LengthPrefixedFramer } from "./framing/index.ts";
-import { Heartbeat } from "./heartbeat.ts";
+import { Heartbeat, type HeartbeatHost } from "./heartbeat.ts";
 import type { ResolvedConnectionOptions } from "./options.ts";
 import { boolean, plainObject, rejectUnknownKeys } from "./validate.ts";
 import {
@@ -62,6 +62,18 @@ export interface ServerHandshake {
    */
   opened(connection: Connection<unknown>): void;
 }
+
+/**
+ * Told of a connection's errors and its close before its own listeners are (the server's
+ * bookkeeping). One object serves every connection of a server: no closures per connection.
+ */
+export interface ConnectionOwner {
+  errored(connection: Connection<unknown>, error: FramewireError): void;
+  closed(connection: Connection<unknown>, info: CloseInfo): void;
+}
+
+/** Stands in for a settled promise's resolvers, so theirs can be let go. */
+const SETTLED = (): void => {};
 
 /**
  * Within one tick, sends are coalesced into one write — but no more than this many bytes wait for
@@ -113,6 +125,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   readonly #inbound: InboundQueue<T>;
   readonly #framewire: boolean;
   readonly #serverHandshake: ServerHandshake | undefined;
+  readonly #owner: ConnectionOwner | undefined;
 
   #state: ConnectionState;
   #messageListeners: readonly ((message: T) => void)[] | undefined;
@@ -168,8 +181,43 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #rttMs: number | undefined;
   #srttMs: number | undefined;
 
-  /** Socket callbacks for the adapter. */
-  readonly handlers: SocketHandlers;
+  readonly #port: SocketHandlers & HeartbeatHost;
+
+  /**
+   * The adapter's and the heartbeat's way in: one small object per connection with the callbacks
+   * on its prototype, instead of a closure (and its context) per callback. Declared in the class
+   * body so it may call the connection's private methods.
+   */
+  static readonly #Port = class ConnectionPort implements SocketHandlers, HeartbeatHost {
+    readonly #c: Connection<unknown>;
+    constructor(connection: Connection<unknown>) {
+      this.#c = connection;
+    }
+    data(chunk: Uint8Array): void {
+      this.#c.#onData(chunk);
+    }
+    drain(): void {
+      this.#c.#flush();
+    }
+    released(bytes: Uint8Array): void {
+      this.#c.#onReleased(bytes);
+    }
+    end(): void {
+      this.#c.#onPeerEnd();
+    }
+    close(error?: Error): void {
+      this.#c.#onSocketClose(error);
+    }
+    ping(): void {
+      this.#c.#ping();
+    }
+    timedOut(silentMs: number): void {
+      this.#c.#fail(new HeartbeatTimeoutError(silentMs));
+    }
+    readPaused(): boolean {
+      return this.#c.#readPaused || this.#c.#userPaused;
+    }
+  };
 
   /** @internal Created by `Server` and `connect()`; not constructed by users. */
   constructor(init: {
@@ -180,6 +228,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     options: ResolvedConnectionOptions;
     codec: Codec<T>;
     serverHandshake?: ServerHandshake;
+    owner?: ConnectionOwner;
     hello?: { app?: string };
   }) {
     super();
@@ -193,6 +242,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.#codec = init.codec;
     this.#framewire = options.protocol === "framewire";
     this.#serverHandshake = init.serverHandshake;
+    this.#owner = init.owner;
     if (this.#framewire) {
       // The body is one type byte plus the fields. Control frames may use their allowance even
       // when maxFrameSize is smaller; before the handshake only a handshake frame fits.
@@ -227,15 +277,9 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       this.#rejectHandshake = reject;
     });
     // connect() and the server observe the handshake; never leave it unhandled.
-    this.#handshake.catch(() => {});
+    this.#handshake.catch(SETTLED);
 
-    this.handlers = {
-      data: (chunk) => this.#onData(chunk),
-      drain: () => this.#flush(),
-      released: (bytes) => this.#onReleased(bytes),
-      end: () => this.#onPeerEnd(),
-      close: (error) => this.#onSocketClose(error),
-    };
+    this.#port = new Connection.#Port(this as Connection<unknown>);
 
     this.#configureSocket();
     if (this.#framewire) {
@@ -257,7 +301,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       }
     } else {
       this.#state = "open";
-      this.#resolveHandshake();
+      this.#settleHandshake();
     }
   }
 
@@ -282,6 +326,11 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   }
 
   /** Bytes queued by `send()` and not yet accepted by the socket. */
+  /** @internal Socket callbacks for the adapter. */
+  get handlers(): SocketHandlers {
+    return this.#port;
+  }
+
   get bufferedAmount(): number {
     return this.#queue.bufferedAmount;
   }
@@ -696,7 +745,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
         const reason = decodeReason(body, "REJECT");
         const error = new HandshakeRejectedError(reason.code, reason.reason);
         this.#stopReading();
-        this.#rejectHandshake(error);
+        this.#failHandshake(error);
         this.#startClose({ code: ErrorCode.HANDSHAKE_REJECTED, reason: `${reason.code}: ${reason.reason}`, remote: true, error }, false);
         return;
       }
@@ -790,7 +839,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #reject(reason: Reason, error: FramewireError = new HandshakeRejectedError(reason.code, reason.reason)): void {
     this.#stopReading();
     this.#sendControl(FrameType.REJECT, encodeReason(reason));
-    this.#rejectHandshake(error);
+    this.#failHandshake(error);
     this.#startClose({ code: ErrorCode.HANDSHAKE_REJECTED, reason: `${reason.code}: ${reason.reason}`, remote: false, error }, false);
   }
 
@@ -801,22 +850,27 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     // From now on DATA may be as large as maxFrameSize (control frames keep their own allowance).
     if (this.#framewireDecoder !== undefined) this.#framewireDecoder.maxFrameSize = Math.max(this.#options.maxFrameSize, MAX_CONTROL_FIELDS) + 1;
     if (heartbeatMs > 0) {
-      this.#heartbeat = new Heartbeat(
-        {
-          ping: () => {
-            const ping = new Uint8Array(8);
-            this.#pingSentAt = performance.now();
-            new DataView(ping.buffer).setFloat64(0, this.#pingSentAt);
-            this.#sendControl(FrameType.PING, ping);
-          },
-          timedOut: (silentMs) => this.#fail(new HeartbeatTimeoutError(silentMs)),
-          readPaused: () => this.#readPaused || this.#userPaused,
-        },
-        heartbeatMs,
-        this.#options.heartbeatTimeoutMs ?? 2 * heartbeatMs,
-      );
+      this.#heartbeat = new Heartbeat(this.#port, heartbeatMs, this.#options.heartbeatTimeoutMs ?? 2 * heartbeatMs);
     }
+    this.#settleHandshake();
+  }
+
+  #settleHandshake(): void {
     this.#resolveHandshake();
+    // The resolvers hold the promise's internals: an idle connection need not keep them.
+    this.#resolveHandshake = this.#rejectHandshake = SETTLED;
+  }
+
+  #failHandshake(error: FramewireError): void {
+    this.#rejectHandshake(error);
+    this.#resolveHandshake = this.#rejectHandshake = SETTLED;
+  }
+
+  #ping(): void {
+    const ping = new Uint8Array(8);
+    this.#pingSentAt = performance.now();
+    new DataView(ping.buffer).setFloat64(0, this.#pingSentAt);
+    this.#sendControl(FrameType.PING, ping);
   }
 
   #onPong(body: Uint8Array): void {
@@ -914,7 +968,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #fail(error: FramewireError, remote = false): void {
     if (this.#state === "closed") return;
     this.#stopReading();
-    this.#rejectHandshake(error);
+    this.#failHandshake(error);
     const info: CloseInfo = { code: error.code, reason: error.message, remote, error };
     this.#recordClose(info);
     this.#reportError(error);
@@ -923,6 +977,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
 
   #reportError(error: FramewireError): void {
     try {
+      this.#owner?.errored(this as Connection<unknown>, error);
       this.emit("error", error);
     } catch {
       // An error listener that throws has nowhere better to go; the close event still follows.
@@ -940,7 +995,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.#heartbeat?.stop();
     this.#heartbeat = undefined;
     if (!wasOpen) {
-      this.#rejectHandshake(info.error ?? new ConnectionClosedError("closed during the handshake"));
+      this.#failHandshake(info.error ?? new ConnectionClosedError("closed during the handshake"));
       // Whatever the peer sends now cannot complete a handshake we have given up on.
       this.#stopReading();
     }
@@ -1010,16 +1065,18 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       }
     }
     const info = this.#closeInfo;
-    if (previous === "handshaking") this.#rejectHandshake(info.error ?? new ConnectionClosedError("closed during the handshake"));
+    if (previous === "handshaking") this.#failHandshake(info.error ?? new ConnectionClosedError("closed during the handshake"));
     this.#queue.clear();
     for (const waiter of this.#drainWaiters.splice(0)) waiter.reject(new ConnectionClosedError());
     // Frames received but not parsed yet (a slow consumer) are still delivered: iteration ends after them.
     if (!this.#decoder.stopped || this.#readFailed) this.#inbound.end(info.error);
     try {
+      this.#owner?.closed(this as Connection<unknown>, info);
       this.emit("close", info);
     } catch {
       // Nothing left to close; the closed() promise still resolves.
     }
     this.#resolveClosed(info);
+    this.#resolveClosed = SETTLED;
   }
 }

@@ -13,13 +13,15 @@ export type AnyListener = (...args: never[]) => unknown;
 export type EventMap = { [event: string]: AnyListener };
 
 export class TypedEmitter<Events extends EventMap> {
-  #listeners = new Map<keyof Events, Events[keyof Events][]>();
+  /** Created with the first listener: most connections of a server never get one of some events. */
+  #listeners: Map<keyof Events, Events[keyof Events][]> | undefined;
 
   /** Adds a listener. Returns `this` for chaining. */
   on<K extends keyof Events>(event: K, listener: Events[K]): this {
-    const list = this.#listeners.get(event);
+    const listeners = (this.#listeners ??= new Map());
+    const list = listeners.get(event);
     // Copy-on-write: emit iterates a snapshot without allocating.
-    this.#listeners.set(event, list ? [...list, listener] : [listener]);
+    listeners.set(event, list ? [...list, listener] : [listener]);
     this.listenersChanged(event);
     return this;
   }
@@ -34,17 +36,18 @@ export class TypedEmitter<Events extends EventMap> {
   }
 
   off<K extends keyof Events>(event: K, listener: Events[K]): this {
-    const list = this.#listeners.get(event);
-    if (!list) return this;
+    const listeners = this.#listeners;
+    const list = listeners?.get(event);
+    if (listeners === undefined || !list) return this;
     const next = list.filter((l) => l !== listener);
-    if (next.length > 0) this.#listeners.set(event, next);
-    else this.#listeners.delete(event);
+    if (next.length > 0) listeners.set(event, next);
+    else listeners.delete(event);
     this.listenersChanged(event);
     return this;
   }
 
   listenerCount<K extends keyof Events>(event: K): number {
-    return this.#listeners.get(event)?.length ?? 0;
+    return this.#listeners?.get(event)?.length ?? 0;
   }
 
   /**
@@ -52,7 +55,7 @@ export class TypedEmitter<Events extends EventMap> {
    * a returned promise's rejection goes to `listenerRejected`.
    */
   protected emit<K extends keyof Events>(event: K, ...args: Parameters<Events[K]>): boolean {
-    const list = this.#listeners.get(event);
+    const list = this.#listeners?.get(event);
     if (!list) return false;
     for (let i = 0; i < list.length; i++) {
       const result = (list[i] as (...a: Parameters<Events[K]>) => unknown)(...args);
@@ -84,6 +87,6 @@ export class TypedEmitter<Events extends EventMap> {
 
   /** The current listener array of an event, or undefined. For hot paths that call listeners directly. */
   protected listenersOf<K extends keyof Events>(event: K): readonly Events[K][] | undefined {
-    return this.#listeners.get(event) as Events[K][] | undefined;
+    return this.#listeners?.get(event) as Events[K][] | undefined;
   }
 }

@@ -1,7 +1,7 @@
 import type { Listener, RawSocket, SocketAdapter } from "./adapter.ts";
 import { type Codec, encodeWith, resolveCodec } from "./codec/index.ts";
 import { isSendableCode, truncateReason } from "./codes.ts";
-import { type CloseInfo, Connection, type ConnectionStats, type SendStatus, type ServerHandshake } from "./connection.ts";
+import { type CloseInfo, Connection, type ConnectionOwner, type ConnectionStats, type SendStatus, type ServerHandshake } from "./connection.ts";
 import { TypedEmitter } from "./emitter.ts";
 import {
   ErrorCode,
@@ -214,13 +214,9 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
       // One codec per connection: codecs like cbor keep encoder state.
       codec: resolveCodec<T>(this.#codecOption),
       serverHandshake: this.#handshake,
+      owner: this.#owner,
     });
-    const remote = { address: socket.remoteAddress, port: socket.remotePort };
     this.#all.add(connection);
-    connection.on("error", (error) => {
-      if (this.#open.has(connection.id)) this.#safeEmit("error", error, connection);
-    });
-    connection.on("close", (info: CloseInfo) => this.#forget(connection, info, remote));
     if (full) {
       this.#refusing.add(connection);
       connection.refuse(
@@ -251,7 +247,15 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     if (event === "connection") (args[0] as Connection<T>).fail(new HandlerError("connection listener", error));
   }
 
-  #forget(connection: Connection<T>, info: CloseInfo, remote: { address: string; port: number }): void {
+  /** Each connection reports its errors and its close here, before its own listeners hear of them. */
+  readonly #owner: ConnectionOwner = {
+    errored: (connection, error) => {
+      if (this.#open.has(connection.id)) this.#safeEmit("error", error, connection as Connection<T>);
+    },
+    closed: (connection, info) => this.#forget(connection as Connection<T>, info),
+  };
+
+  #forget(connection: Connection<T>, info: CloseInfo): void {
     this.#all.delete(connection);
     this.#refusing.delete(connection);
     const wasOpen = this.#open.delete(connection.id);
@@ -264,7 +268,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     totals.drops += s.drops;
     if (!wasOpen && info.error !== undefined) {
       this.#rejected++;
-      this.#safeEmit("reject", info.error, remote);
+      this.#safeEmit("reject", info.error, { address: connection.remoteAddress, port: connection.remotePort });
     }
   }
 

@@ -16,10 +16,10 @@ export interface OutboundQueueOptions {
 
 /**
  * The smallest batch buffer; a new one is sized to the last batch (at least this). An idle
- * connection holds one batch after its handshake, so this is part of its memory: 16 KiB here made
- * an idle connection cost three times a raw socket. A stream's batch grows by doubling.
+ * connection holds one batch after its handshake, so this is part of its memory (16 KiB here made
+ * an idle Bun connection cost three times a raw socket). A stream's batch grows by doubling.
  */
-const MIN_BATCH = 1024;
+const MIN_BATCH = 256;
 /** Batch buffers up to this size are always kept for reuse. */
 const SMALL_BATCH = 64 * 1024;
 /**

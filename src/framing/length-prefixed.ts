@@ -130,7 +130,8 @@ export class LengthPrefixedDecoder extends DecoderBase {
   readonly #little: boolean;
   #max: number;
   /** Header bytes of a header split across chunks. */
-  readonly #headerStash = new Uint8Array(5);
+  /** Allocated the first time a header straddles chunks (most connections never need it). */
+  #headerStash: Uint8Array | null = null;
   #headerStashLength = 0;
   /** Bytes the last `#readHeader` consumed (varints may be padded, so not derivable from the value). */
   #headerLength = 0;
@@ -164,8 +165,9 @@ export class LengthPrefixedDecoder extends DecoderBase {
     // Finish what the previous chunk started.
     if (this.#headerStashLength > 0) {
       while (pos < length) {
-        this.#headerStash[this.#headerStashLength++] = chunk[pos++] as number;
-        const size = this.#readHeader(this.#headerStash, 0, this.#headerStashLength);
+        const stash = this.#headerStash as Uint8Array;
+        stash[this.#headerStashLength++] = chunk[pos++] as number;
+        const size = this.#readHeader(stash, 0, this.#headerStashLength);
         if (size >= 0) {
           this.#headerStashLength = 0;
           this.#partial = new PartialFrame(size);
@@ -210,7 +212,7 @@ export class LengthPrefixedDecoder extends DecoderBase {
         size = this.#readHeader(chunk, pos, available);
         if (size < 0) {
           // Header split across chunks: stash its bytes.
-          this.#headerStash.set(chunk.subarray(pos, length), 0);
+          (this.#headerStash ??= new Uint8Array(5)).set(chunk.subarray(pos, length), 0);
           this.#headerStashLength = length - pos;
           return length;
         }
