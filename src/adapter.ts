@@ -7,7 +7,8 @@
 
 /**
  * Callbacks for one socket. The core returns them from {@link OnSocket} when the socket opens, so
- * the adapter can route each socket's events without a lookup.
+ * the adapter can route each socket's events without a lookup. They are methods of one object:
+ * call them on it (`handlers.data(chunk)`), never detached.
  */
 export interface SocketHandlers {
   /**
@@ -24,6 +25,13 @@ export interface SocketHandlers {
    * buffer never released is left to the GC.
    */
   released(bytes: Uint8Array): void;
+  /**
+   * For adapters that read into a buffer they supply (Deno): where the core wants the next bytes
+   * read to, or undefined (then read into the adapter's own buffer). Asked before each read; a
+   * view of the body of a large frame being received, whose bytes are then delivered with
+   * `data(target.subarray(0, n))` and need no copy. Never larger than what that frame still needs.
+   */
+  readTarget(): Uint8Array | undefined;
   /** The peer finished sending (TCP FIN). The write side stays open until `end()` or `destroy()`. */
   end(): void;
   /** The socket is gone. Called exactly once; `error` is set when it closed because of a failure. */

@@ -202,6 +202,10 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     released(bytes: Uint8Array): void {
       this.#c.#onReleased(bytes);
     }
+    readTarget(): Uint8Array | undefined {
+      const c = this.#c;
+      return c.#readFailed || c.#state === "closed" ? undefined : c.#decoder.readTarget?.();
+    }
     end(): void {
       this.#c.#onPeerEnd();
     }

@@ -162,11 +162,14 @@ export class DenoRawSocket implements RawSocket {
           await this.#pacer.turn();
           continue;
         }
-        if (buffer === undefined || buffer.length !== size) buffer = new Uint8Array(size);
-        const asked = buffer.length;
+        // The rest of a large frame is read straight into its body: no read buffer, no copy.
+        const target = this.#handlers?.readTarget();
+        if (target === undefined && (buffer === undefined || buffer.length !== size)) buffer = new Uint8Array(size);
+        const into = target ?? (buffer as Uint8Array);
+        const asked = into.length;
         let n: number | null;
         try {
-          n = await this.#conn.read(buffer);
+          n = await this.#conn.read(into);
         } catch (error) {
           if (!this.#closed) this.#fail(error);
           return;
@@ -174,11 +177,13 @@ export class DenoRawSocket implements RawSocket {
         if (n === 0) continue;
         let chunk: Uint8Array | undefined;
         if (n !== null) {
-          if (n >= asked * HAND_OVER_FILL) {
-            chunk = buffer.subarray(0, n);
+          if (target !== undefined) {
+            chunk = target.subarray(0, n);
+          } else if (n >= asked * HAND_OVER_FILL) {
+            chunk = into.subarray(0, n);
             buffer = undefined;
           } else {
-            chunk = buffer.slice(0, n);
+            chunk = into.slice(0, n);
           }
         }
         // A pause that came while the read was in flight holds what it returned until resume.
@@ -188,6 +193,7 @@ export class DenoRawSocket implements RawSocket {
           // Only a buffer above the minimum can shrink: small reads skip the clock.
           const started = asked > READ_SIZE_MIN ? performance.now() : 0;
           this.#call((handlers) => handlers.data(chunk));
+          if (target !== undefined) continue; // says nothing about the stream's pace
           if (started !== 0 && performance.now() - started > SLOW_CHUNK_MS) {
             size = peak = Math.max(asked / 2, READ_SIZE_MIN);
           } else if (chunk.length === asked) {

@@ -54,4 +54,9 @@ export interface FrameDecoder {
   readonly stopped: boolean;
   /** Bytes held for an incomplete or unparsed frame. */
   readonly bufferedBytes: number;
+  /**
+   * Where the next bytes may be read to directly: a view of the body of a large frame being
+   * received, or undefined. Bytes read into it are then pushed as a view of it (no copy).
+   */
+  readTarget?(): Uint8Array | undefined;
 }

@@ -154,6 +154,10 @@ export class LengthPrefixedDecoder extends DecoderBase {
     this.#max = value;
   }
 
+  readTarget(): Uint8Array | undefined {
+    return this.stopped || this.#partial === null ? undefined : this.#partial.readTarget();
+  }
+
   protected get heldBytes(): number {
     return this.#headerStashLength + (this.#partial === null ? 0 : this.#partial.filled);
   }

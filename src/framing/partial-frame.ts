@@ -7,12 +7,22 @@
  * into one buffer of exactly the frame's size at the end: one allocation and one copy, as before,
  * while what is held is only what arrived. Small pieces (a trickle) are coalesced, so a byte-by-byte
  * peer costs bytes, not one view object per byte.
+ *
+ * A large frame that is half received gets its body buffer then: the pieces are copied into it
+ * once, and an adapter that can read into a buffer of ours (Deno) reads the rest straight into
+ * it (see {@link PartialFrame.readTarget}), so the second half costs no read buffer and no copy.
+ * What is held stays at most twice what arrived.
  */
 
 /** Pieces shorter than this are copied into a coalescing buffer instead of kept as views. */
 const COALESCE_BELOW = 16 * 1024;
 /** The coalescing buffer's largest size; when full it becomes one piece. */
 const COALESCE_MAX = 64 * 1024;
+/**
+ * Frames at least this large get their body buffer once half has arrived. Below it a read into
+ * the body would be one more read op for a few KiB saved.
+ */
+const BODY_EARLY_FROM = 256 * 1024;
 
 export class PartialFrame {
   /** The body's announced size. */
@@ -22,6 +32,8 @@ export class PartialFrame {
   readonly #pieces: Uint8Array[] = [];
   #small: Uint8Array | null = null;
   #smallLength = 0;
+  /** The body, once allocated (large frames, half received): later bytes go straight into it. */
+  #body: Uint8Array | null = null;
 
   constructor(size: number) {
     this.size = size;
@@ -30,7 +42,18 @@ export class PartialFrame {
   /** Takes `chunk[from..from+count)`; the caller never gives more than the body still needs. */
   add(chunk: Uint8Array, from: number, count: number): void {
     if (count === 0) return;
+    const body = this.#body;
+    if (body !== null) {
+      // Read straight into the body (see readTarget): nothing to copy.
+      if (chunk.buffer !== body.buffer || chunk.byteOffset + from !== body.byteOffset + this.filled) body.set(chunk.subarray(from, from + count), this.filled);
+      this.filled += count;
+      return;
+    }
     this.filled += count;
+    if (this.size >= BODY_EARLY_FROM && this.filled * 2 >= this.size) {
+      this.#toBody(chunk, from, count);
+      return;
+    }
     if (count >= COALESCE_BELOW) {
       this.#flushSmall();
       this.#pieces.push(chunk.subarray(from, from + count));
@@ -51,6 +74,7 @@ export class PartialFrame {
 
   /** The whole body (call once `filled === size`): the one piece itself, or all pieces copied once. */
   assemble(): Uint8Array {
+    if (this.#body !== null) return this.#body;
     this.#flushSmall();
     const pieces = this.#pieces;
     if (pieces.length === 1) return pieces[0] as Uint8Array;
@@ -61,6 +85,28 @@ export class PartialFrame {
       at += piece.length;
     }
     return body;
+  }
+
+  /**
+   * Where the rest of the body may be read to, once the body is allocated: the adapter reads
+   * into this view and hands the bytes it read back through `data` as a view of it.
+   */
+  readTarget(): Uint8Array | undefined {
+    return this.#body === null ? undefined : this.#body.subarray(this.filled);
+  }
+
+  /** Allocates the body and copies in what arrived (the pieces, then this chunk's part). */
+  #toBody(chunk: Uint8Array, from: number, count: number): void {
+    this.#flushSmall();
+    const body = new Uint8Array(this.size);
+    let at = 0;
+    for (const piece of this.#pieces) {
+      body.set(piece, at);
+      at += piece.length;
+    }
+    body.set(chunk.subarray(from, from + count), at);
+    this.#pieces.length = 0;
+    this.#body = body;
   }
 
   #flushSmall(): void {

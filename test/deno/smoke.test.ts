@@ -52,7 +52,7 @@ Deno.test("an already-aborted signal: adapter.connect rejects with FW_SOCKET_ERR
   const error = await rejection(() =>
     adapter.connect({ host: HOST, port: 9, signal: controller.signal }, () => {
       opened = true;
-      return { data() {}, drain() {}, released() {}, end() {}, close() {} };
+      return { data() {}, drain() {}, released() {}, readTarget: () => undefined, end() {}, close() {} };
     })
   );
   assertEquals(error.code, "FW_SOCKET_ERROR");

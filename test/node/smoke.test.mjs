@@ -31,7 +31,7 @@ test("an already-aborted signal: adapter.connect rejects with FW_SOCKET_ERROR an
   await assert.rejects(
     adapter.connect({ host: HOST, port: 9, signal: controller.signal }, () => {
       opened = true;
-      return { data() {}, drain() {}, released() {}, end() {}, close() {} };
+      return { data() {}, drain() {}, released() {}, readTarget: () => undefined, end() {}, close() {} };
     }),
     { code: "FW_SOCKET_ERROR" },
   );

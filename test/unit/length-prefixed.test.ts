@@ -750,6 +750,52 @@ describe("PartialFrame", () => {
     }
   });
 
+  test("a large frame gets its body once half has arrived; bytes read into readTarget are not copied again", () => {
+    const size = 1024 * 1024;
+    const body = pattern(size, 3);
+    const frame = new PartialFrame(size);
+    frame.add(body, 0, 100 * 1024);
+    expect(frame.readTarget()).toBeUndefined(); // a tenth: only the pieces that arrived are held
+    frame.add(body, 100 * 1024, 500 * 1024);
+    const target = frame.readTarget() as Uint8Array;
+    expect(target.length).toBe(size - 600 * 1024);
+    // An adapter reads part of the rest into the target and hands back a view of it...
+    target.set(body.subarray(600 * 1024, 900 * 1024), 0);
+    frame.add(target.subarray(0, 300 * 1024), 0, 300 * 1024);
+    // ...then the rest arrives in an ordinary chunk.
+    const rest = frame.readTarget() as Uint8Array;
+    expect(rest.length).toBe(size - 900 * 1024);
+    expect(rest.buffer).toBe(target.buffer);
+    frame.add(body.slice(900 * 1024), 0, size - 900 * 1024);
+    const assembled = frame.assemble();
+    expect(assembled.buffer).toBe(target.buffer);
+    expect(assembled.length).toBe(size);
+    expect(arr(assembled)).toEqual(arr(body));
+  });
+
+  test("frames below 256 KiB never get a body early: no read target", () => {
+    const frame = new PartialFrame(200 * 1024);
+    frame.add(pattern(190 * 1024), 0, 190 * 1024);
+    expect(frame.readTarget()).toBeUndefined();
+  });
+
+  test("the decoder offers the read target only while not stopped, and delivers the frame as a view of it", () => {
+    const f = new LengthPrefixedFramer({ headerBytes: 4 });
+    const payload = pattern(512 * 1024, 5);
+    const encoded = f.encode(payload);
+    const decoder = f.createDecoder();
+    const rec = recorder();
+    expect(decoder.readTarget()).toBeUndefined();
+    decoder.push(encoded.slice(0, 4 + 300 * 1024), rec.sink);
+    const target = decoder.readTarget() as Uint8Array;
+    expect(target.length).toBe(212 * 1024);
+    target.set(encoded.subarray(4 + 300 * 1024));
+    decoder.push(target, rec.sink);
+    expect(rec.frames()).toEqual([arr(payload)]);
+    expect(rec.calls[0]?.bytes.buffer).toBe(target.buffer);
+    expect(decoder.readTarget()).toBeUndefined();
+  });
+
   test("one piece that is the whole body is returned as it is (no copy)", () => {
     const chunk = pattern(100 * 1024);
     const frame = new PartialFrame(80 * 1024);

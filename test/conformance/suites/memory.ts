@@ -132,4 +132,39 @@ export const memoryScenarios: Scenario[] = [
       });
     },
   },
+  {
+    name: "large frames arrive byte-exact while the reader keeps pausing (their second halves are read in place where the runtime allows)",
+    timeoutMs: 30_000,
+    async run({ transport }) {
+      const server = await transport.listen({ host: HOST, port: 0, maxFrameSize: 4 * MiB });
+      await withServer(server, async () => {
+        const sizes = [200 * KiB, 256 * KiB, 256 * KiB + 1, 700 * KiB, MiB, 3 * MiB + 17, 64 * KiB, 2 * MiB];
+        const byte = (i: number, j: number): number => (i * 13 + j * 31 + (j >>> 10)) & 0xff;
+        let received = 0;
+        let bad = -1;
+        server.on("connection", (c) => {
+          c.on("message", (m) => {
+            const i = received++;
+            if (bad >= 0) return;
+            if (m.length !== sizes[i % sizes.length]) bad = i;
+            else for (let j = 0; j < m.length; j += 61) if (m[j] !== byte(i, j)) bad = i;
+            if (m.length > 0 && m[m.length - 1] !== byte(i, m.length - 1)) bad = i;
+          });
+          let paused = false;
+          const timer = setInterval(() => ((paused = !paused) ? c.pause() : c.resume()), 5);
+          void c.closed().then(() => clearInterval(timer));
+        });
+        const client = await transport.connect({ host: HOST, port: server.port, maxFrameSize: 4 * MiB });
+        const count = 40;
+        for (let i = 0; i < count; i++) {
+          const message = new Uint8Array(sizes[i % sizes.length] as number);
+          for (let j = 0; j < message.length; j++) message[j] = byte(i, j);
+          if (client.send(message) === "backpressure") await client.drained();
+        }
+        await until(() => received === count || bad >= 0, 25_000, `${received}/${count} large messages`);
+        equal(bad, -1, "first message with wrong bytes");
+        await client.close();
+      });
+    },
+  },
 ];
