@@ -6,9 +6,23 @@
  * window marker arrives, so CPU% covers the same window the metric does.
  */
 
-/** a: raw Bun sockets + hand-written framing (the ceiling); fw: framewire; fwraw: framewire protocol "raw". */
-export type Impl = "raw" | "fw" | "fwraw";
-export type Kind = "oneway" | "pingpong" | "conns";
+/**
+ * raw: the runtime's sockets + hand-written framing (the ceiling); rawblock: the same receiver fed
+ * one pre-encoded block written over and over (the socket's own ceiling, one-way only); fw:
+ * framewire; fwraw: framewire protocol "raw"; zmq: ZeroMQ.js (bench/zeromq, one-way and conns).
+ */
+export type Impl = "raw" | "rawblock" | "fw" | "fwraw" | "zmq";
+/**
+ * oneway: client → server stream; pingpong / conns: one message in flight per connection, echoed;
+ * idle: connections that stay silent while the server measures its memory; broadcast: the server
+ * sends every message to all connections.
+ */
+export type Kind = "oneway" | "pingpong" | "conns" | "idle" | "broadcast";
+
+/** Which code runs an implementation: the runtime's raw sockets, framewire, or ZeroMQ.js. */
+export function familyOf(impl: Impl): "raw" | "fw" | "zmq" {
+  return impl === "raw" || impl === "rawblock" ? "raw" : impl === "zmq" ? "zmq" : "fw";
+}
 
 export interface RunConfig {
   impl: Impl;
@@ -22,7 +36,7 @@ export interface RunConfig {
   warmupMs: number;
   /** oneway / conns: length of the measurement window. */
   durationMs: number;
-  /** conns: number of connections, each with one message in flight. */
+  /** conns, idle, broadcast: number of connections (conns: each with one message in flight). */
   conns: number;
   /** pingpong: measured round trips, after `warmupRounds` unmeasured ones. */
   rounds: number;
@@ -34,6 +48,27 @@ export interface RunConfig {
 export const RAW_HEADER = 4;
 /** Largest frame either side accepts (the receivers check every header against it). */
 export const MAX_FRAME = 16 * 1024 * 1024;
+
+/**
+ * Frames in one ~64 KiB batch of the raw one-way senders; rawblock's block holds this many frames
+ * with sequence numbers 0..n-1, so its receiver expects `count % n`.
+ */
+export function framesPerBatch(size: number): number {
+  return Math.max(1, Math.floor((64 * 1024) / (RAW_HEADER + size)));
+}
+
+/** Fills `frames` u32 BE length-prefixed copies of `payload` into `batch`, numbered from `seq`. */
+export function fillBatch(batch: Uint8Array, payload: Uint8Array, frames: number, seq: number): number {
+  const size = payload.length;
+  let at = 0;
+  for (let i = 0; i < frames; i++) {
+    writeU32(batch, at, size);
+    batch.set(payload, at + RAW_HEADER);
+    writeU32(batch, at + RAW_HEADER, seq++);
+    at += RAW_HEADER + size;
+  }
+  return at;
+}
 
 export function emit(event: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`);
@@ -87,17 +122,20 @@ export class Checker {
   firstError: string | undefined;
   readonly #size: number;
   readonly #last: number;
+  readonly #modulo: number;
 
-  constructor(size: number) {
+  /** With `modulo`, sequence numbers wrap to 0 there (rawblock repeats one block of `modulo` frames). */
+  constructor(size: number, modulo = 0) {
     this.#size = size;
     this.#last = (size - 1) & 0xff;
+    this.#modulo = modulo;
   }
 
   check(m: Uint8Array): void {
     const size = this.#size;
     if (m.length !== size || readU32(m, 0) !== this.expected || (size > 4 && m[size - 1] !== this.#last)) this.#fail(m);
-    this.expected++;
     this.count++;
+    if (++this.expected === this.#modulo) this.expected = 0;
   }
 
   #fail(m: Uint8Array): void {
@@ -107,6 +145,11 @@ export class Checker {
     }
     if (m.length >= 4) this.expected = readU32(m, 0);
   }
+}
+
+/** The receiver's checker of `cfg`: rawblock's sender repeats sequence numbers 0..framesPerBatch-1. */
+export function checkerFor(cfg: RunConfig): Checker {
+  return new Checker(cfg.size, cfg.impl === "rawblock" ? framesPerBatch(cfg.size) : 0);
 }
 
 /** CPU time of this process in µs (user + system, all threads). */

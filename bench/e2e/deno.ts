@@ -3,17 +3,19 @@
  * (spawned by run.ts). framewire comes from its Deno entry, adapters/deno/index.ts.
  */
 import * as entry from "../../adapters/deno/index.ts";
-import { emit, hardTimeout, parseConfig } from "./common.ts";
+import { emit, familyOf, hardTimeout, parseConfig } from "./common.ts";
 import { fwClient, fwServer, useTransport } from "./fw.ts";
 import { rawDenoClient, rawDenoServer } from "./raw-deno.ts";
+import { zmqClient, zmqServer } from "./zmq.ts";
 
 const role = process.argv[2] === "server" ? "server" : "client";
 const cfg = parseConfig();
 hardTimeout(cfg.hardTimeoutMs, role);
 useTransport(entry);
 try {
-  if (role === "server") await (cfg.impl === "raw" ? rawDenoServer(cfg) : fwServer(cfg));
-  else await (cfg.impl === "raw" ? rawDenoClient(cfg) : fwClient(cfg));
+  const run =
+    role === "server" ? { raw: rawDenoServer, fw: fwServer, zmq: zmqServer } : { raw: rawDenoClient, fw: fwClient, zmq: zmqClient };
+  await run[familyOf(cfg.impl)](cfg);
 } catch (error) {
   emit("error", { role, message: String(error) });
   process.exit(2);

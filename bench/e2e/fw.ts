@@ -6,7 +6,9 @@
  * listener per connection. impl "fw" uses protocol "framewire" (the default), "fwraw" protocol "raw".
  */
 import type * as BunEntry from "../../adapters/bun/index.ts";
+import { BroadcastTally, broadcastServerResult } from "./broadcast-tally.ts";
 import { Checker, emit, emitAndExit, latency, makePayload, type RunConfig, tailMs, Window, writeU32 } from "./common.ts";
+import { IdleMeter, idleClientResult, openIdleBatches, settledMemory } from "./memory.ts";
 
 /** The runtime's public entry (the same `listen` / `connect` on every runtime). */
 export type Transport = Pick<typeof BunEntry, "listen" | "connect">;
@@ -25,6 +27,8 @@ function protocolOf(cfg: RunConfig): "framewire" | "raw" {
 // ───────────────────────── server ─────────────────────────
 
 export async function fwServer(cfg: RunConfig): Promise<void> {
+  if (cfg.kind === "idle") return idleServer(cfg);
+  if (cfg.kind === "broadcast") return broadcastServer(cfg);
   const server = await listen({ host: cfg.host, port: 0, codec: "buffer", protocol: protocolOf(cfg) });
   if (cfg.kind === "oneway") {
     const checker = new Checker(cfg.size);
@@ -74,11 +78,107 @@ export async function fwServer(cfg: RunConfig): Promise<void> {
   emit("listening", { port: server.port });
 }
 
+/** idle: memory before listening, and once `cfg.conns` and 2 × `cfg.conns` connections completed their handshake (`connection` events). */
+async function idleServer(cfg: RunConfig): Promise<void> {
+  const server = await listen({ host: cfg.host, port: 0, codec: "buffer", protocol: protocolOf(cfg) });
+  const before = await settledMemory();
+  const meter = new IdleMeter(cfg.conns);
+  let received = 0;
+  server.on("connection", (conn) => {
+    conn.on("message", () => received++);
+    meter.connected();
+  });
+  void meter.done.then(async () => {
+    await server.close(2000);
+    emitAndExit("result", meter.result(before, received));
+  });
+  emit("listening", { port: server.port });
+}
+
+const BROADCAST_HIGH_WATER_MARK = 64 * 1024;
+
+/**
+ * broadcast: once all `cfg.conns` connections are open, the natural loop: `server.broadcast()`
+ * as fast as it goes, and when a connection reports backpressure, wait until every connection is
+ * below its highWaterMark again (`drained()` resolves at once for those that are): the slowest
+ * client paces the broadcast, and no queue grows past highWaterMark + one message. highWaterMark
+ * is 64 KiB, the raw broadcaster's batch.
+ */
+async function broadcastServer(cfg: RunConfig): Promise<void> {
+  // 64 KiB per connection, not the 1 MiB default: 1000 × 1 MiB would queue 1 GiB before the first
+  // backpressure, and on Deno (asynchronous writes) the loop would not yield before then.
+  const server = await listen({ host: cfg.host, port: 0, codec: "buffer", protocol: protocolOf(cfg), highWaterMark: BROADCAST_HIGH_WATER_MARK });
+  let unexpected = 0;
+  const run = async (): Promise<void> => {
+    const conns = [...server.connections.values()];
+    const payload = makePayload(cfg.size); // broadcast() encodes (here: takes) it once and copies it into every queue
+    const deadline = performance.now() + cfg.warmupMs + cfg.durationMs + tailMs(cfg);
+    let seq = 0;
+    let deliveries = 0;
+    let failure: string | undefined;
+    for (;;) {
+      writeU32(payload, 0, seq++);
+      const r = server.broadcast(payload);
+      deliveries += r.queued + r.backpressure;
+      if (r.queued + r.backpressure !== conns.length) {
+        failure = `broadcast #${seq - 1}: ${JSON.stringify(r)}`;
+        break;
+      }
+      if (r.backpressure > 0) await Promise.all(conns.map((c) => c.drained()));
+      // The loop yields only on backpressure: check the clock every 256 rounds.
+      if ((seq & 255) === 0 && performance.now() >= deadline) break;
+    }
+    await server.close(10_000); // GOAWAY after what is queued: every client gets every round
+    emitAndExit("result", broadcastServerResult(seq, deliveries, failure, unexpected));
+  };
+  let connections = 0;
+  server.on("connection", (conn) => {
+    conn.on("message", () => unexpected++);
+    // A short pause after the last one: its client attaches the listener right after connect() resolves.
+    if (++connections === cfg.conns) setTimeout(() => void run(), 200);
+  });
+  emit("listening", { port: server.port });
+}
+
 // ───────────────────────── client ─────────────────────────
 
 export async function fwClient(cfg: RunConfig): Promise<void> {
   if (cfg.kind === "oneway") await sender(cfg);
+  else if (cfg.kind === "idle") await idleClients(cfg);
+  else if (cfg.kind === "broadcast") await broadcastReceivers(cfg);
   else await requester(cfg);
+}
+
+/** Opens `cfg.conns` connections (each connect() resolves after the handshake), pauses, opens `cfg.conns` more, sends nothing, and waits for the server to close them. */
+async function idleClients(cfg: RunConfig): Promise<void> {
+  const closed: Promise<BunEntry.CloseInfo>[] = [];
+  let received = 0;
+  await openIdleBatches(cfg.conns, async () => {
+    const client = await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg) });
+    client.on("message", () => received++);
+    closed.push(client.closed());
+  });
+  const infos = await Promise.all(closed);
+  const failed = infos.find((i) => i.error);
+  emitAndExit("result", idleClientResult(closed.length, received, failed ? `${failed.code}: ${failed.reason}` : undefined));
+}
+
+async function broadcastReceivers(cfg: RunConfig): Promise<void> {
+  const tally = new BroadcastTally(cfg);
+  const clients = [];
+  for (let c = 0; c < cfg.conns; c++) {
+    const client = await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg) });
+    const checker = tally.add();
+    client.on("message", (m: Uint8Array) => checker.check(m));
+    client.on("close", (info) => {
+      tally.closed();
+      if (info.error) tally.fail(`${info.code}: ${info.reason}`);
+    });
+    clients.push(client);
+  }
+  tally.schedule(cfg);
+  await Promise.all(clients.map((c) => c.closed()));
+  tally.finish();
 }
 
 async function sender(cfg: RunConfig): Promise<void> {

@@ -6,21 +6,23 @@
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { emit, hardTimeout, parseConfig } from "./common.ts";
+import { emit, familyOf, hardTimeout, parseConfig } from "./common.ts";
 import { fwClient, fwServer, type Transport, useTransport } from "./fw.ts";
 import { rawNodeClient, rawNodeServer } from "./raw-node.ts";
+import { zmqClient, zmqServer } from "./zmq.ts";
 
 const role = process.argv[2] === "server" ? "server" : "client";
 const cfg = parseConfig();
 hardTimeout(cfg.hardTimeoutMs, role);
 try {
-  if (cfg.impl !== "raw") {
+  if (familyOf(cfg.impl) === "fw") {
     // A computed specifier, so the bundler leaves the import alone and Node loads dist/ itself.
     const entry = resolve(process.cwd(), "dist/adapters/node/index.js");
     useTransport((await import(pathToFileURL(entry).href)) as Transport);
   }
-  if (role === "server") await (cfg.impl === "raw" ? rawNodeServer(cfg) : fwServer(cfg));
-  else await (cfg.impl === "raw" ? rawNodeClient(cfg) : fwClient(cfg));
+  const run =
+    role === "server" ? { raw: rawNodeServer, fw: fwServer, zmq: zmqServer } : { raw: rawNodeClient, fw: fwClient, zmq: zmqClient };
+  await run[familyOf(cfg.impl)](cfg);
 } catch (error) {
   emit("error", { role, message: String(error) });
   process.exit(2);

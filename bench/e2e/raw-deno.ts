@@ -7,7 +7,23 @@
  *   zero-copy subarrays for frames inside the read, a copy only for frames that straddle reads);
  * - echoes are one (awaited, complete) write per frame.
  */
-import { Checker, emit, emitAndExit, latency, makePayload, RAW_HEADER, type RunConfig, tailMs, Window, writeU32 } from "./common.ts";
+import { BroadcastTally, broadcastServerResult } from "./broadcast-tally.ts";
+import {
+  Checker,
+  checkerFor,
+  emit,
+  emitAndExit,
+  fillBatch,
+  framesPerBatch,
+  latency,
+  makePayload,
+  RAW_HEADER,
+  type RunConfig,
+  tailMs,
+  Window,
+  writeU32,
+} from "./common.ts";
+import { IdleMeter, idleClientResult, idleConnections, openIdleBatches, settledMemory } from "./memory.ts";
 import { FrameParser } from "./parser.ts";
 
 // Structural view of the Deno API used here (bench/ is outside the typechecked tree).
@@ -29,6 +45,26 @@ declare const Deno: {
 };
 
 const READ_BUFFER = 256 * 1024;
+/** Per connection when there are many (conns, idle, broadcast): what the Deno adapter starts with too. */
+const SMALL_READ_BUFFER = 16 * 1024;
+
+function readBufferSize(cfg: RunConfig): number {
+  return cfg.kind === "oneway" || cfg.kind === "pingpong" ? READ_BUFFER : SMALL_READ_BUFFER;
+}
+
+/** Reads until EOF, handing each read to `onChunk`; errors go to `onError`. */
+async function readLoop(conn: DenoConn, size: number, onChunk: (chunk: Uint8Array) => void, onError: (error: unknown) => void): Promise<void> {
+  const buf = new Uint8Array(size);
+  try {
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) return;
+      onChunk(buf.subarray(0, n));
+    }
+  } catch (error) {
+    onError(error);
+  }
+}
 
 async function writeAll(conn: DenoConn, bytes: Uint8Array): Promise<void> {
   let off = 0;
@@ -47,13 +83,89 @@ function closeQuietly(conn: DenoConn): void {
 
 export async function rawDenoServer(cfg: RunConfig): Promise<void> {
   const listener = Deno.listen({ hostname: cfg.host, port: 0 });
+  if (cfg.kind === "idle") return idle(cfg, listener);
   emit("listening", { port: listener.addr.port });
   if (cfg.kind === "oneway") await sink(cfg, listener);
+  else if (cfg.kind === "broadcast") await broadcast(cfg, listener);
   else await echo(cfg, listener);
 }
 
+/**
+ * idle: memory before any connection and with `cfg.conns` and 2 × `cfg.conns` open, each with a
+ * pending read and a parser (what a raw server holds). The accept loop runs on while the server
+ * measures, so a connection arriving during the first measurement is seen (`IdleMeter`).
+ */
+async function idle(cfg: RunConfig, listener: DenoListener): Promise<void> {
+  const before = await settledMemory();
+  emit("listening", { port: listener.addr.port });
+  let received = 0;
+  let failure: string | undefined;
+  const meter = new IdleMeter(cfg.conns);
+  const conns: DenoConn[] = [];
+  const reads: Promise<void>[] = [];
+  const accepting = (async () => {
+    for (let c = 0; c < idleConnections(cfg.conns); c++) {
+      const conn = await listener.accept();
+      conns.push(conn);
+      const parser = new FrameParser(() => received++);
+      const onChunk = (chunk: Uint8Array): void => {
+        received += chunk.length;
+        parser.push(chunk);
+      };
+      reads.push(readLoop(conn, SMALL_READ_BUFFER, onChunk, (error) => (failure ??= String(error))).then(() => closeQuietly(conn)));
+      meter.connected();
+    }
+  })();
+  await meter.done;
+  await accepting;
+  for (const conn of conns) await conn.closeWrite().catch(() => {});
+  await Promise.all(reads);
+  listener.close();
+  emitAndExit("result", meter.result(before, received, failure));
+}
+
+/**
+ * broadcast ceiling: one reused ~64 KiB batch of consecutive frames (the one-way sender's
+ * batching), written completely to every connection (all writes in parallel, awaited) before the
+ * next batch is filled.
+ */
+async function broadcast(cfg: RunConfig, listener: DenoListener): Promise<void> {
+  const payload = makePayload(cfg.size);
+  const perBatch = framesPerBatch(cfg.size);
+  const batch = new Uint8Array(perBatch * (RAW_HEADER + cfg.size));
+  const conns: DenoConn[] = [];
+  const reads: Promise<void>[] = [];
+  let unexpected = 0;
+  let failure: string | undefined;
+  for (let c = 0; c < cfg.conns; c++) {
+    const conn = await listener.accept();
+    conn.setNoDelay(true);
+    conns.push(conn);
+    reads.push(readLoop(conn, 1024, (chunk) => (unexpected += chunk.length), (error) => (failure ??= String(error))));
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  const deadline = performance.now() + cfg.warmupMs + cfg.durationMs + tailMs(cfg);
+  let seq = 0;
+  let deliveries = 0;
+  try {
+    while (performance.now() < deadline) {
+      fillBatch(batch, payload, perBatch, seq);
+      seq += perBatch;
+      await Promise.all(conns.map((conn) => writeAll(conn, batch)));
+      deliveries += perBatch * conns.length;
+    }
+    await Promise.all(conns.map((conn) => conn.closeWrite()));
+  } catch (error) {
+    failure ??= String(error);
+  }
+  await Promise.all(reads);
+  for (const conn of conns) closeQuietly(conn);
+  listener.close();
+  emitAndExit("result", broadcastServerResult(seq, deliveries, failure, unexpected));
+}
+
 async function sink(cfg: RunConfig, listener: DenoListener): Promise<void> {
-  const checker = new Checker(cfg.size);
+  const checker = checkerFor(cfg);
   const parser = new FrameParser((m) => checker.check(m));
   const window = new Window();
   let failure: string | undefined;
@@ -88,7 +200,7 @@ async function echo(cfg: RunConfig, listener: DenoListener): Promise<void> {
   let failure: string | undefined;
   const serve = async (conn: DenoConn): Promise<void> => {
     conn.setNoDelay(true);
-    const buf = new Uint8Array(READ_BUFFER);
+    const buf = new Uint8Array(readBufferSize(cfg));
     const out: Uint8Array[] = [];
     const parser = new FrameParser((m) => {
       const frame = new Uint8Array(RAW_HEADER + m.length);
@@ -123,7 +235,42 @@ async function echo(cfg: RunConfig, listener: DenoListener): Promise<void> {
 
 export async function rawDenoClient(cfg: RunConfig): Promise<void> {
   if (cfg.kind === "oneway") await sender(cfg);
+  else if (cfg.kind === "idle") await idleClients(cfg);
+  else if (cfg.kind === "broadcast") await broadcastReceivers(cfg);
   else await requester(cfg);
+}
+
+/** Opens `cfg.conns` connections one after the other, pauses, opens `cfg.conns` more, sends nothing, and reads until the server closes each. */
+async function idleClients(cfg: RunConfig): Promise<void> {
+  let received = 0;
+  let failure: string | undefined;
+  const reads: Promise<void>[] = [];
+  const opened = await openIdleBatches(cfg.conns, async () => {
+    const conn = await open(cfg);
+    reads.push(readLoop(conn, 1024, (chunk) => (received += chunk.length), (error) => (failure ??= String(error))).then(() => closeQuietly(conn)));
+  });
+  await Promise.all(reads);
+  emitAndExit("result", idleClientResult(opened, received, failure));
+}
+
+async function broadcastReceivers(cfg: RunConfig): Promise<void> {
+  const tally = new BroadcastTally(cfg);
+  const reads: Promise<void>[] = [];
+  for (let c = 0; c < cfg.conns; c++) {
+    const conn = await open(cfg);
+    const checker = tally.add();
+    const parser = new FrameParser((m) => checker.check(m));
+    const done = readLoop(conn, SMALL_READ_BUFFER, (chunk) => parser.push(chunk), (error) => tally.fail(error));
+    reads.push(
+      done.then(() => {
+        tally.closed();
+        closeQuietly(conn);
+      }),
+    );
+  }
+  tally.schedule(cfg);
+  await Promise.all(reads);
+  tally.finish();
 }
 
 async function open(cfg: RunConfig): Promise<DenoConn> {
@@ -145,13 +292,17 @@ async function drainToEnd(conn: DenoConn): Promise<void> {
   closeQuietly(conn);
 }
 
-/** One-way sender: one reused ~64 KiB batch, written completely (awaited) each time, until the deadline. */
+/**
+ * One-way sender: one reused ~64 KiB batch, written completely (awaited) each time, until the
+ * deadline. rawblock fills it once (sequence numbers 0..perBatch-1) and writes that same block every time.
+ */
 async function sender(cfg: RunConfig): Promise<void> {
   const size = cfg.size;
   const payload = makePayload(size);
-  const frameLength = RAW_HEADER + size;
-  const perBatch = Math.max(1, Math.floor((64 * 1024) / frameLength));
-  const batch = new Uint8Array(perBatch * frameLength);
+  const perBatch = framesPerBatch(size);
+  const batch = new Uint8Array(perBatch * (RAW_HEADER + size));
+  const block = cfg.impl === "rawblock";
+  if (block) fillBatch(batch, payload, perBatch, 0);
   let seq = 0;
   let failure: string | undefined;
   const conn = await open(cfg);
@@ -159,13 +310,8 @@ async function sender(cfg: RunConfig): Promise<void> {
   const deadline = t0 + cfg.warmupMs + cfg.durationMs + tailMs(cfg);
   try {
     while (performance.now() < deadline) {
-      let at = 0;
-      for (let i = 0; i < perBatch; i++) {
-        writeU32(batch, at, size);
-        batch.set(payload, at + RAW_HEADER);
-        writeU32(batch, at + RAW_HEADER, seq++);
-        at += frameLength;
-      }
+      if (!block) fillBatch(batch, payload, perBatch, seq);
+      seq += perBatch;
       await writeAll(conn, batch);
     }
     await conn.closeWrite();
@@ -197,7 +343,7 @@ async function requester(cfg: RunConfig): Promise<void> {
     frame.set(payload, RAW_HEADER);
     const checker = new Checker(size);
     checkers.push(checker);
-    const buf = new Uint8Array(READ_BUFFER);
+    const buf = new Uint8Array(readBufferSize(cfg));
     let seq = 0;
     let sentAt = 0;
     let again = false;

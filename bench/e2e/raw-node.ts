@@ -10,7 +10,23 @@
  * - echoes are one `write` per frame.
  */
 import * as net from "node:net";
-import { Checker, emit, emitAndExit, latency, makePayload, RAW_HEADER, type RunConfig, tailMs, Window, writeU32 } from "./common.ts";
+import { BroadcastTally, broadcastServerResult } from "./broadcast-tally.ts";
+import {
+  Checker,
+  checkerFor,
+  emit,
+  emitAndExit,
+  fillBatch,
+  framesPerBatch,
+  latency,
+  makePayload,
+  RAW_HEADER,
+  type RunConfig,
+  tailMs,
+  Window,
+  writeU32,
+} from "./common.ts";
+import { IdleMeter, idleClientResult, openIdleBatches, settledMemory, type MemorySample } from "./memory.ts";
 import { FrameParser } from "./parser.ts";
 
 /**
@@ -24,16 +40,24 @@ function view(chunk: Buffer): Uint8Array {
 // ───────────────────────── server ─────────────────────────
 
 export async function rawNodeServer(cfg: RunConfig): Promise<void> {
-  const server = cfg.kind === "oneway" ? sinkServer(cfg) : echoServer(cfg);
+  const before = cfg.kind === "idle" ? await settledMemory() : undefined;
+  const server =
+    cfg.kind === "oneway"
+      ? sinkServer(cfg)
+      : cfg.kind === "idle"
+        ? idleServer(cfg, before as MemorySample)
+        : cfg.kind === "broadcast"
+          ? broadcastServer(cfg)
+          : echoServer(cfg);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, cfg.host, () => resolve());
+    server.listen({ port: 0, host: cfg.host, backlog: 2048 }, () => resolve());
   });
   emit("listening", { port: (server.address() as net.AddressInfo).port });
 }
 
 function sinkServer(cfg: RunConfig): net.Server {
-  const checker = new Checker(cfg.size);
+  const checker = checkerFor(cfg);
   const parser = new FrameParser((m) => checker.check(m));
   const window = new Window();
   let first = true;
@@ -111,11 +135,137 @@ function echoServer(cfg: RunConfig): net.Server {
   return server;
 }
 
+/** idle: memory before any connection and with `cfg.conns` and 2 × `cfg.conns` open, each holding what a raw server holds per connection (a parser). */
+function idleServer(cfg: RunConfig, before: MemorySample): net.Server {
+  let received = 0;
+  let result: (() => void) | undefined;
+  const meter = new IdleMeter(cfg.conns);
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    const parser = new FrameParser(() => received++);
+    sockets.add(socket);
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+      parser.push(view(chunk));
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      sockets.delete(socket);
+      if (sockets.size === 0) result?.();
+    });
+    meter.connected();
+  });
+  void meter.done.then(() => {
+    result = () => {
+      server.close();
+      emitAndExit("result", meter.result(before, received));
+    };
+    for (const s of sockets) s.end();
+  });
+  return server;
+}
+
+/**
+ * broadcast ceiling: one ~64 KiB Buffer of consecutive frames per batch (the one-way sender's
+ * batching), the same Buffer written to every socket; the next batch once every socket that said
+ * "full" (`write()` false) emitted 'drain'. A fresh Buffer per batch: Node holds on to it until flushed.
+ */
+function broadcastServer(cfg: RunConfig): net.Server {
+  const payload = makePayload(cfg.size);
+  const perBatch = framesPerBatch(cfg.size);
+  const sockets: net.Socket[] = [];
+  let seq = 0;
+  let deliveries = 0;
+  let waiting = 0;
+  let deadline = Number.POSITIVE_INFINITY;
+  let unexpected = 0;
+  let failure: string | undefined;
+  let closed = 0;
+  const drained = (): void => {
+    if (--waiting === 0) pump();
+  };
+  const pump = (): void => {
+    while (performance.now() < deadline) {
+      const batch = Buffer.allocUnsafe(perBatch * (RAW_HEADER + cfg.size));
+      fillBatch(batch, payload, perBatch, seq);
+      seq += perBatch;
+      for (const socket of sockets) {
+        if (!socket.write(batch)) {
+          waiting++;
+          socket.once("drain", drained);
+        }
+      }
+      deliveries += perBatch * sockets.length;
+      if (waiting > 0) return;
+    }
+    for (const socket of sockets) socket.end();
+  };
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    sockets.push(socket);
+    socket.on("data", (chunk: Buffer) => (unexpected += chunk.length));
+    socket.on("error", (error) => (failure ??= String(error)));
+    socket.on("close", () => {
+      if (++closed === cfg.conns) {
+        server.close();
+        emitAndExit("result", broadcastServerResult(seq, deliveries, failure, unexpected));
+      }
+    });
+    if (sockets.length === cfg.conns) {
+      setTimeout(() => {
+        deadline = performance.now() + cfg.warmupMs + cfg.durationMs + tailMs(cfg);
+        pump();
+      }, 200);
+    }
+  });
+  return server;
+}
+
 // ───────────────────────── client ─────────────────────────
 
 export async function rawNodeClient(cfg: RunConfig): Promise<void> {
   if (cfg.kind === "oneway") await sender(cfg);
+  else if (cfg.kind === "idle") await idleClients(cfg);
+  else if (cfg.kind === "broadcast") await broadcastReceivers(cfg);
   else await requester(cfg);
+}
+
+/** Opens `cfg.conns` sockets one after the other, pauses, opens `cfg.conns` more, sends nothing, waits until the server closes them all. */
+async function idleClients(cfg: RunConfig): Promise<void> {
+  let received = 0;
+  let failure: string | undefined;
+  const closed: Promise<void>[] = [];
+  const opened = await openIdleBatches(cfg.conns, async () => {
+    const socket = await open(cfg);
+    socket.on("data", (chunk: Buffer) => (received += chunk.length));
+    socket.on("error", (error) => (failure ??= String(error)));
+    closed.push(new Promise<void>((resolve) => socket.once("close", () => resolve())));
+  });
+  await Promise.all(closed);
+  emitAndExit("result", idleClientResult(opened, received, failure));
+}
+
+async function broadcastReceivers(cfg: RunConfig): Promise<void> {
+  const tally = new BroadcastTally(cfg);
+  const closed: Promise<void>[] = [];
+  for (let c = 0; c < cfg.conns; c++) {
+    const socket = await open(cfg);
+    const checker = tally.add();
+    const parser = new FrameParser((m) => checker.check(m));
+    socket.on("data", (chunk: Buffer) => {
+      try {
+        parser.push(view(chunk));
+      } catch (error) {
+        tally.fail(error);
+        socket.destroy();
+      }
+    });
+    socket.on("error", (error) => tally.fail(error));
+    closed.push(new Promise<void>((resolve) => socket.once("close", () => (tally.closed(), resolve()))));
+  }
+  tally.schedule(cfg);
+  await Promise.all(closed);
+  tally.finish();
 }
 
 function open(cfg: RunConfig): Promise<net.Socket> {
@@ -129,12 +279,18 @@ function open(cfg: RunConfig): Promise<net.Socket> {
   });
 }
 
-/** One-way sender: ~64 KiB Buffers, one write each, until the deadline; waits for 'drain' when write() says so. */
+/**
+ * One-way sender: ~64 KiB Buffers, one write each, until the deadline; waits for 'drain' when
+ * write() says so. rawblock fills one Buffer once (sequence numbers 0..perBatch-1) and writes that
+ * same block every time (safe: it never changes).
+ */
 async function sender(cfg: RunConfig): Promise<void> {
   const size = cfg.size;
   const payload = makePayload(size);
-  const frameLength = RAW_HEADER + size;
-  const perBatch = Math.max(1, Math.floor((64 * 1024) / frameLength));
+  const perBatch = framesPerBatch(size);
+  const batchBytes = perBatch * (RAW_HEADER + size);
+  const block = cfg.impl === "rawblock" ? Buffer.allocUnsafe(batchBytes) : undefined;
+  if (block) fillBatch(block, payload, perBatch, 0);
   let seq = 0;
   let failure: string | undefined;
   const socket = await open(cfg);
@@ -149,14 +305,12 @@ async function sender(cfg: RunConfig): Promise<void> {
         socket.end();
         return;
       }
-      const batch = Buffer.allocUnsafe(perBatch * frameLength);
-      let at = 0;
-      for (let i = 0; i < perBatch; i++) {
-        writeU32(batch, at, size);
-        batch.set(payload, at + RAW_HEADER);
-        writeU32(batch, at + RAW_HEADER, seq++);
-        at += frameLength;
+      let batch = block;
+      if (batch === undefined) {
+        batch = Buffer.allocUnsafe(batchBytes);
+        fillBatch(batch, payload, perBatch, seq);
       }
+      seq += perBatch;
       if (!socket.write(batch)) {
         socket.once("drain", pump);
         return;

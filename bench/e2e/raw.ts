@@ -7,11 +7,15 @@
  *   consumer as a zero-copy subarray, and copies only frames that straddle chunks;
  * - request/response traffic does one `write` per frame, as any echo server would.
  */
+import { BroadcastTally, broadcastServerResult } from "./broadcast-tally.ts";
 import {
   Checker,
-  latency,
+  checkerFor,
   emit,
   emitAndExit,
+  fillBatch,
+  framesPerBatch,
+  latency,
   makePayload,
   RAW_HEADER,
   type RunConfig,
@@ -19,6 +23,7 @@ import {
   Window,
   writeU32,
 } from "./common.ts";
+import { IdleMeter, idleClientResult, idleConnections, openIdleBatches, settledMemory } from "./memory.ts";
 import { FrameParser } from "./parser.ts";
 
 export { FrameParser };
@@ -87,11 +92,13 @@ class Writer {
 
 export async function rawServer(cfg: RunConfig): Promise<void> {
   if (cfg.kind === "oneway") sinkServer(cfg);
+  else if (cfg.kind === "idle") await idleServer(cfg);
+  else if (cfg.kind === "broadcast") broadcastServer(cfg);
   else echoServer(cfg);
 }
 
 function sinkServer(cfg: RunConfig): void {
-  const checker = new Checker(cfg.size);
+  const checker = checkerFor(cfg);
   const parser = new FrameParser((m) => checker.check(m));
   const window = new Window();
   let first = true;
@@ -205,20 +212,212 @@ function echoServer(cfg: RunConfig): void {
   emit("listening", { port: server.port });
 }
 
+/** idle: memory before any connection and with `cfg.conns` and 2 × `cfg.conns` open, each holding what a raw server holds per connection (a parser). */
+async function idleServer(cfg: RunConfig): Promise<void> {
+  let received = 0;
+  let measured = false;
+  let result: (() => void) | undefined;
+  const meter = new IdleMeter(cfg.conns);
+  const sockets = new Set<BunSocket<FrameParser>>();
+  const server = Bun.listen<FrameParser>({
+    hostname: cfg.host,
+    port: 0,
+    socket: {
+      binaryType: "uint8array",
+      open(socket) {
+        socket.data = new FrameParser(() => received++);
+        sockets.add(socket);
+        meter.connected();
+      },
+      data(socket, chunk) {
+        received += chunk.length;
+        socket.data.push(chunk);
+      },
+      close(socket) {
+        sockets.delete(socket);
+        if (measured && sockets.size === 0) result?.();
+      },
+    },
+  });
+  const before = await settledMemory();
+  void meter.done.then(() => {
+    measured = true;
+    result = () => emitAndExit("result", meter.result(before, received));
+    for (const s of sockets) s.end();
+    if (sockets.size === 0) result();
+  });
+  emit("listening", { port: server.port });
+}
+
+interface BroadcastSocket {
+  /** The part of the current batch the socket did not take yet. */
+  pending: Uint8Array | null;
+}
+
+/**
+ * broadcast ceiling: fills one ~64 KiB batch of consecutive frames (the one-way sender's batching),
+ * writes that same batch to every socket, and starts the next batch once every socket took all of
+ * it (a short write keeps the rest and waits for that socket's drain): per-frame work once per
+ * batch, one write per socket per batch.
+ */
+function broadcastServer(cfg: RunConfig): void {
+  const payload = makePayload(cfg.size);
+  const perBatch = framesPerBatch(cfg.size);
+  const sockets: BunSocket<BroadcastSocket>[] = [];
+  let seq = 0;
+  let deliveries = 0;
+  let waiting = 0;
+  let deadline = Number.POSITIVE_INFINITY;
+  let unexpected = 0;
+  let failure: string | undefined;
+  let closed = 0;
+  const pump = (): void => {
+    while (performance.now() < deadline) {
+      const batch = new Uint8Array(perBatch * (RAW_HEADER + cfg.size)); // fresh: pending parts of the last one may still be referenced
+      fillBatch(batch, payload, perBatch, seq);
+      seq += perBatch;
+      for (const socket of sockets) {
+        const n = socket.write(batch);
+        if (n < batch.length) {
+          socket.data.pending = batch.subarray(Math.max(n, 0));
+          waiting++;
+        }
+      }
+      deliveries += perBatch * sockets.length;
+      if (waiting > 0) return; // drain() resumes
+    }
+    for (const socket of sockets) socket.end();
+  };
+  const server = Bun.listen<BroadcastSocket>({
+    hostname: cfg.host,
+    port: 0,
+    socket: {
+      binaryType: "uint8array",
+      open(socket) {
+        socket.setNoDelay(true);
+        socket.data = { pending: null };
+        sockets.push(socket);
+        if (sockets.length === cfg.conns) {
+          setTimeout(() => {
+            deadline = performance.now() + cfg.warmupMs + cfg.durationMs + tailMs(cfg);
+            pump();
+          }, 200);
+        }
+      },
+      data(_socket, chunk) {
+        unexpected += chunk.length;
+      },
+      drain(socket) {
+        const pending = socket.data.pending;
+        if (pending === null) return;
+        const n = socket.write(pending);
+        if (n < pending.length) {
+          socket.data.pending = pending.subarray(Math.max(n, 0));
+          return;
+        }
+        socket.data.pending = null;
+        if (--waiting === 0) pump();
+      },
+      close() {
+        if (++closed === cfg.conns) {
+          server.stop(true);
+          emitAndExit("result", broadcastServerResult(seq, deliveries, failure, unexpected));
+        }
+      },
+      error(_socket, error) {
+        failure ??= String(error);
+      },
+    },
+  });
+  emit("listening", { port: server.port });
+}
+
 // ───────────────────────── client ─────────────────────────
 
 export async function rawClient(cfg: RunConfig): Promise<void> {
   if (cfg.kind === "oneway") await sender(cfg);
+  else if (cfg.kind === "idle") await idleClients(cfg);
+  else if (cfg.kind === "broadcast") await broadcastReceivers(cfg);
   else await requester(cfg);
 }
 
-/** One-way sender: ~64 KiB batches, one write each, until the deadline. */
+/** Opens `cfg.conns` sockets one after the other, pauses, opens `cfg.conns` more, sends nothing, waits until the server closes them all. */
+async function idleClients(cfg: RunConfig): Promise<void> {
+  let received = 0;
+  let closed = 0;
+  let failure: string | undefined;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  const handler: SocketHandler<undefined> = {
+    binaryType: "uint8array",
+    data(_socket, chunk) {
+      received += chunk.length;
+    },
+    end(socket) {
+      socket.end();
+    },
+    close() {
+      if (++closed === idleConnections(cfg.conns)) resolveDone();
+    },
+    error(_socket, error) {
+      failure ??= String(error);
+    },
+  };
+  const opened = await openIdleBatches(cfg.conns, async () => {
+    await Bun.connect<undefined>({ hostname: cfg.host, port: cfg.port, socket: handler });
+  });
+  await done;
+  emitAndExit("result", idleClientResult(opened, received, failure));
+}
+
+async function broadcastReceivers(cfg: RunConfig): Promise<void> {
+  const tally = new BroadcastTally(cfg);
+  let closed = 0;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  const handler: SocketHandler<FrameParser> = {
+    binaryType: "uint8array",
+    data(socket, chunk) {
+      try {
+        socket.data.push(chunk);
+      } catch (error) {
+        tally.fail(error);
+        socket.terminate();
+      }
+    },
+    end(socket) {
+      socket.end();
+    },
+    close() {
+      tally.closed();
+      if (++closed === cfg.conns) resolveDone();
+    },
+    error(_socket, error) {
+      tally.fail(error);
+    },
+  };
+  for (let c = 0; c < cfg.conns; c++) {
+    const checker = tally.add();
+    const parser = new FrameParser((m) => checker.check(m));
+    const socket = await Bun.connect<FrameParser>({ hostname: cfg.host, port: cfg.port, data: parser, socket: handler });
+    socket.setNoDelay(true);
+  }
+  tally.schedule(cfg);
+  await done;
+  tally.finish();
+}
+
+/**
+ * One-way sender: ~64 KiB batches, one write each, until the deadline. rawblock fills the batch
+ * once (sequence numbers 0..perBatch-1) and writes that same block every time: no per-message work.
+ */
 async function sender(cfg: RunConfig): Promise<void> {
   const size = cfg.size;
   const payload = makePayload(size);
-  const frameLength = RAW_HEADER + size;
-  const perBatch = Math.max(1, Math.floor((64 * 1024) / frameLength));
-  const batch = new Uint8Array(perBatch * frameLength);
+  const perBatch = framesPerBatch(size);
+  const batch = new Uint8Array(perBatch * (RAW_HEADER + size));
+  const block = cfg.impl === "rawblock";
+  if (block) fillBatch(batch, payload, perBatch, 0);
   let pending: Uint8Array | null = null;
   let seq = 0;
   let stopping = false;
@@ -246,17 +445,12 @@ async function sender(cfg: RunConfig): Promise<void> {
         }
         return;
       }
-      let at = 0;
-      for (let i = 0; i < perBatch; i++) {
-        writeU32(batch, at, size);
-        batch.set(payload, at + RAW_HEADER);
-        writeU32(batch, at + RAW_HEADER, seq++);
-        at += frameLength;
-      }
+      if (!block) fillBatch(batch, payload, perBatch, seq);
+      seq += perBatch;
       const n = socket.write(batch);
       if (n < 0) return;
-      if (n < at) {
-        pending = batch.subarray(n, at);
+      if (n < batch.length) {
+        pending = batch.subarray(n);
         return;
       }
     }

@@ -135,8 +135,11 @@ fwraw.connection.on("message", consume);
 const fwChunk = chunkOf(true);
 const rawChunk = chunkOf(false);
 const parser = new FrameParser(consume);
-const fwData = (fw.serverSocket.handlers as SocketHandlers).data;
-const fwrawData = (fwraw.serverSocket.handlers as SocketHandlers).data;
+// Called as methods, as adapters do: the core's handlers are one object per connection.
+const fwHandlers = fw.serverSocket.handlers as SocketHandlers;
+const fwrawHandlers = fwraw.serverSocket.handlers as SocketHandlers;
+const fwData = (chunk: Uint8Array): void => fwHandlers.data(chunk);
+const fwrawData = (chunk: Uint8Array): void => fwrawHandlers.data(chunk);
 
 group(`receive: fresh ${CHUNK / 1024} KiB chunks of ${PAYLOAD} B messages → message listener`, () => {
   summary(() => {
