@@ -366,34 +366,24 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   sendEncoded(payload: Uint8Array): SendStatus {
     if (this.#state !== "open") return "closed";
     if (payload.length > this.#peerMaxFrame) throw new FrameTooLargeError(payload.length, this.#peerMaxFrame);
-    const framewire = this.#framewire;
-    const bodyLength = framewire ? payload.length + 1 : payload.length;
     const queue = this.#queue;
-    let size: number;
-    if (this.#u32Header) size = 4 + bodyLength;
-    else {
+    let committed: boolean;
+    if (this.#u32Header) {
+      // The common wire format, written by the queue in one call.
+      committed = queue.appendU32(payload, this.#framewire ? FrameType.DATA : -1) >= 0;
+    } else {
       // Every check that can refuse the message runs before room is made: drop-oldest must not
       // evict queued messages for one that is then refused.
       this.#framer.checkPayload?.(payload);
-      size = this.#framer.encodedLength(bodyLength);
+      const at = queue.reserve(this.#framer.encodedLength(payload.length));
+      committed = at >= 0;
+      if (committed) queue.commit(this.#framer.encodeInto(queue.buffer, at, payload, -1));
     }
-    const at = queue.reserve(size);
     const evicted = queue.evictedFrames;
-    if (at < 0) {
+    if (!committed) {
       this.#drops++;
       if (evicted > 0) this.#reportEvictions(evicted, queue.evictedBytes);
       return "dropped";
-    }
-    if (this.#u32Header) {
-      // The common wire format, written inline: the frame size was checked against the peer above.
-      const buffer = queue.buffer;
-      writeU32(buffer, at, bodyLength);
-      let p = at + 4;
-      if (framewire) buffer[p++] = FrameType.DATA;
-      buffer.set(payload, p);
-      queue.commit(p + payload.length);
-    } else {
-      queue.commit(this.#framer.encodeInto(queue.buffer, at, payload, -1));
     }
     this.#framesOut++;
     if (queue.batchedBytes >= EAGER_WRITE_BYTES && !queue.waitingForDrain) {

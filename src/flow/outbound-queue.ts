@@ -40,6 +40,8 @@ const MAX_SPARE_BYTES = 1024 * 1024;
  */
 export class OutboundQueue {
   readonly #options: OutboundQueueOptions;
+  readonly #maxBuffered: number;
+  readonly #dropOldest: boolean;
   #batch: Uint8Array = new Uint8Array(0);
   #batchLength = 0;
   /**
@@ -62,7 +64,12 @@ export class OutboundQueue {
    */
   readonly #lent: Uint8Array[] = [];
   #lentBytes = 0;
-  /** Capacity for the next batch buffer: the size the last one needed. */
+  /**
+   * Recent batch sizes, as a peak that decays by a quarter per flush: the capacity a new batch
+   * starts at, and what decides whether a written buffer is worth keeping. A stream that writes a
+   * 64 KiB batch and then a small tail every tick keeps its buffer (and does not regrow it from
+   * nothing each tick); a connection that stops bursting lets a big one go after a few flushes.
+   */
   #capacityHint: number;
   /** Frames and bytes evicted by the last `reserve` (drop-oldest). */
   evictedFrames = 0;
@@ -72,6 +79,8 @@ export class OutboundQueue {
 
   constructor(options: OutboundQueueOptions) {
     this.#options = options;
+    this.#maxBuffered = options.maxBufferedBytes;
+    this.#dropOldest = options.overflow === "drop-oldest";
     this.#capacityHint = MIN_BATCH;
   }
 
@@ -101,6 +110,38 @@ export class OutboundQueue {
   /** The buffer `reserve` returned an offset into. */
   get buffer(): Uint8Array {
     return this.#batch;
+  }
+
+  /**
+   * Queues one frame in the common wire format, `u32 BE length | type byte | payload` (no type
+   * byte when `type` is negative), in one call: `send`'s hot path. The caller has checked the
+   * size against the peer's limit.
+   * @returns the frame's end offset, or -1 when the overflow policy dropped it.
+   * @throws QueueFullError as {@link reserve} does.
+   */
+  appendU32(payload: Uint8Array, type: number): number {
+    const bodyLength = type < 0 ? payload.length : payload.length + 1;
+    const size = 4 + bodyLength;
+    let at = this.#batchLength;
+    if (at + size <= this.#batch.length && this.bufferedAmount + size <= this.#maxBuffered) {
+      this.evictedFrames = 0;
+      this.evictedBytes = 0;
+    } else {
+      at = this.reserve(size);
+      if (at < 0) return -1;
+    }
+    const buffer = this.#batch;
+    buffer[at] = bodyLength >>> 24;
+    buffer[at + 1] = (bodyLength >>> 16) & 0xff;
+    buffer[at + 2] = (bodyLength >>> 8) & 0xff;
+    buffer[at + 3] = bodyLength & 0xff;
+    let p = at + 4;
+    if (type >= 0) buffer[p++] = type;
+    buffer.set(payload, p);
+    const end = p + payload.length;
+    this.#batchLength = end;
+    if (this.#dropOldest) this.#frameEnds.push(end);
+    return end;
   }
 
   /**
@@ -174,7 +215,7 @@ export class OutboundQueue {
     this.#batchLength = 0;
     this.#frameEnds.length = 0;
     this.#pinnedEnd = 0;
-    this.#capacityHint = Math.max(MIN_BATCH, length);
+    this.#capacityHint = Math.max(MIN_BATCH, length, (this.#capacityHint * 3) >>> 2);
     if (n < length) {
       // The rest stays with this buffer; collect new frames in another one.
       this.#inflight = n === 0 ? view : batch.subarray(n, length);
@@ -184,7 +225,7 @@ export class OutboundQueue {
     } else if (!this.#options.reuseBuffers) {
       this.#lend(view);
       this.#batch = this.#takeSpare();
-    } else if (!this.#worthKeeping(batch, length)) {
+    } else if (!this.#worthKeeping(batch, this.#capacityHint)) {
       this.#batch = this.#takeSpare();
     }
     return true;
@@ -230,11 +271,11 @@ export class OutboundQueue {
 
   /**
    * A written buffer is reused (Bun: no allocation, no zero-fill per flush) while it is small or
-   * still well used; a big buffer left mostly empty by the last batch is let go, so a connection
-   * that stops bursting does not pin megabytes.
+   * still well used by recent batches; a big buffer they leave mostly empty is let go, so a
+   * connection that stops bursting does not pin megabytes.
    */
-  #worthKeeping(buffer: Uint8Array, lastBatchLength: number): boolean {
-    return buffer.length <= SMALL_BATCH || lastBatchLength * 4 >= buffer.length;
+  #worthKeeping(buffer: Uint8Array, recentBatchLength: number): boolean {
+    return buffer.length <= SMALL_BATCH || recentBatchLength * 4 >= buffer.length;
   }
 
   #takeSpare(): Uint8Array {

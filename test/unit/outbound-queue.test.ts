@@ -451,7 +451,22 @@ describe("OutboundQueue buffer reuse", () => {
     expect(socket.accepted).toEqual([...pattern(30, 1), ...pattern(30, 2), ...pattern(30, 3)]);
   });
 
-  test("reuseBuffers true: a big buffer is kept while well used and let go after a small batch", () => {
+  test("reuseBuffers true: a stream that writes a big batch and a small tail every tick keeps one buffer", () => {
+    const q = queue({ reuseBuffers: true, maxBufferedBytes: 8 << 20 });
+    const socket = new AcceptingWriter();
+    for (let tick = 0; tick < 10; tick++) {
+      send(q, pattern(100 * 1024, tick));
+      q.flush(socket.asSocket());
+      send(q, pattern(100, tick));
+      q.flush(socket.asSocket());
+    }
+    // After the first batch sized the buffer, no tick allocates (or copies into) a new one.
+    const buffers = new Set(socket.offered.slice(1).map((v) => v.buffer));
+    expect(buffers.size).toBe(1);
+    expect(socket.accepted.length).toBe(10 * (100 * 1024 + 100));
+  });
+
+  test("reuseBuffers true: a big buffer is kept while recent batches used it, and let go once they stay small", () => {
     const q = queue({ reuseBuffers: true, maxBufferedBytes: 8 << 20 });
     const socket = new AcceptingWriter();
     const big = new Uint8Array(5 << 20).fill(7);
@@ -459,16 +474,22 @@ describe("OutboundQueue buffer reuse", () => {
     q.flush(socket.asSocket());
     expect(socket.offered[0]?.length).toBe(5 << 20);
     expect(socket.offered[0]?.every((b) => b === 7)).toBe(true);
-    // The 5 MiB buffer was fully used: the next batch reuses it.
+    const bigBuffer = socket.offered[0]?.buffer as ArrayBuffer;
+    // A small tail after a big batch (a burst, then the rest of the tick) reuses it...
     send(q, u8(1, 2, 3));
     q.flush(socket.asSocket());
-    expect(socket.offered[1]?.buffer).toBe(socket.offered[0]?.buffer as ArrayBuffer);
+    expect(socket.offered[1]?.buffer).toBe(bigBuffer);
     expect(arr(socket.offered[1] as Uint8Array)).toEqual([1, 2, 3]);
-    // That batch used a sliver of it: the big buffer is let go, the next batch gets a small one.
-    send(q, u8(4, 5));
-    q.flush(socket.asSocket());
-    expect(socket.offered[2]?.buffer).not.toBe(socket.offered[0]?.buffer as ArrayBuffer);
-    expect((socket.offered[2]?.buffer as ArrayBuffer).byteLength).toBeLessThanOrEqual(64 * 1024);
-    expect(arr(socket.offered[2] as Uint8Array)).toEqual([4, 5]);
+    // ...but once batches stay small it goes within a few flushes, and the buffer shrinks on.
+    for (let i = 0; i < 40; i++) {
+      send(q, u8(4, 5));
+      q.flush(socket.asSocket());
+      expect(arr(socket.offered.at(-1) as Uint8Array)).toEqual([4, 5]);
+    }
+    const firstOther = socket.offered.findIndex((v) => v.buffer !== bigBuffer);
+    expect(firstOther).toBeGreaterThan(1);
+    expect(firstOther).toBeLessThanOrEqual(8);
+    expect(socket.offered.slice(firstOther).every((v) => v.buffer !== bigBuffer)).toBe(true);
+    expect((socket.offered.at(-1)?.buffer as ArrayBuffer).byteLength).toBeLessThanOrEqual(64 * 1024);
   });
 });
