@@ -26,10 +26,10 @@ const SMALL_BATCH = 64 * 1024;
  * Written buffers kept ready to be filled again. Where the adapter holds written batches until
  * they reach the kernel (Node, Deno), a streaming connection has up to `highWaterMark` of them out
  * at once; keeping those that come back saves a zero-filled allocation (and, for large buffers,
- * page faults) per flush. Once everything is written a connection keeps one.
+ * page faults) per flush; a 1 MiB message must fit. Once everything is written a connection keeps one.
  */
 const MAX_SPARES = 8;
-const MAX_SPARE_BYTES = 1024 * 1024;
+const MAX_SPARE_BYTES = 4 * 1024 * 1024;
 
 /**
  * The per-connection outbound byte queue.
