@@ -585,6 +585,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     } finally {
       this.#parsing = false;
     }
+    if (this.#flushScheduled) this.#flushTask();
     if (this.#decoder.stopped || this.#readFailed) return;
     // Everything held is parsed: what waited for it can happen now.
     if (this.#peerEndPending) this.#afterPeerEnd();
@@ -907,6 +908,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
+    // While a chunk is parsed, its end flushes (see #onData): no microtask needed.
+    if (this.#parsing) return;
     queueMicrotask(this.#flushTask);
   }
 
