@@ -69,6 +69,11 @@ const PINGPONG_METRICS: Metric[] = [
   { key: "p50", label: "RTT p50 µs", unit: "µs", better: "lower", targets: [{ kind: "ratio", vs: "raw", limit: 1.15 }], value: (c) => num(c, "p50us") },
   { key: "p99", label: "RTT p99 µs", unit: "µs", better: "lower", value: (c) => num(c, "p99us") },
 ];
+/** The pinned row is the one the latency targets judge (no cross-CPU wake-ups): p99 too. */
+const PINNED_PINGPONG_METRICS: Metric[] = [
+  PINGPONG_METRICS[0] as Metric,
+  { ...(PINGPONG_METRICS[1] as Metric), targets: [{ kind: "ratio", vs: "raw", limit: 1.3 }] },
+];
 
 export const SCENARIOS: Scenario[] = [
   {
@@ -85,7 +90,7 @@ export const SCENARIOS: Scenario[] = [
         unit: "msg/s",
         better: "higher",
         targets: [
-          { kind: "ratio", vs: "raw", limit: 0.8 },
+          { kind: "ratio", vs: "raw", limit: 0.85 },
           { kind: "ratio", vs: "rawblock", limit: 0.8, runtimes: ["bun", "deno"] },
           { kind: "ratio", vs: "zmq", limit: 1 },
         ],
@@ -122,7 +127,7 @@ export const SCENARIOS: Scenario[] = [
     size: 64,
     title: "ping-pong 64 B, both on CPU 0",
     sameCpu: true,
-    metrics: PINGPONG_METRICS,
+    metrics: PINNED_PINGPONG_METRICS,
   },
   {
     name: "conns64",
@@ -130,7 +135,7 @@ export const SCENARIOS: Scenario[] = [
     size: 64,
     title: "N conns × 1 in flight, 64 B",
     perMessage: { sender: "client", count: clientCount },
-    metrics: [{ key: "msgs", label: "msg/s", unit: "msg/s", better: "higher", value: (c) => num(c, "rate") }],
+    metrics: [{ key: "msgs", label: "msg/s", unit: "msg/s", better: "higher", targets: [{ kind: "ratio", vs: "raw", limit: 0.85 }], value: (c) => num(c, "rate") }],
   },
   {
     name: "conns1000",
