@@ -41,7 +41,10 @@ export interface ConnectionStats {
   bytesIn: number;
   /** Bytes the socket accepted. */
   bytesOut: number;
-  /** Bytes queued and not yet accepted by the socket. */
+  /**
+   * Bytes not yet handed to the kernel: queued by framewire, or held by the runtime's socket until
+   * written (Node, Deno). What `highWaterMark` and `maxBufferedBytes` bound.
+   */
   bufferedAmount: number;
   /** Messages waiting for async iteration. */
   inboundQueued: number;

@@ -335,6 +335,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     return this.#port;
   }
 
+  /** Outbound bytes not yet handed to the kernel (see {@link ConnectionStats.bufferedAmount}). */
   get bufferedAmount(): number {
     return this.#queue.bufferedAmount;
   }
@@ -357,8 +358,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
    * Nothing is queued (and nothing evicted) when it throws, and the connection stays open.
    */
   send(message: T): SendStatus {
-    if (this.#state !== "open") return "closed";
     if (this.#identityCodec && message instanceof Uint8Array) return this.sendEncoded(message);
+    if (this.#state !== "open") return "closed";
     return this.sendEncoded(encodeWith(this.#codec, message));
   }
 
@@ -367,26 +368,29 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     if (this.#state !== "open") return "closed";
     if (payload.length > this.#peerMaxFrame) throw new FrameTooLargeError(payload.length, this.#peerMaxFrame);
     const queue = this.#queue;
-    let committed: boolean;
+    /** Where the frame ends in the batch, which is then this long; -1: dropped. */
+    let end: number;
     if (this.#u32Header) {
       // The common wire format, written by the queue in one call.
-      committed = queue.appendU32(payload, this.#framewire ? FrameType.DATA : -1) >= 0;
+      end = queue.appendU32(payload, this.#framewire ? FrameType.DATA : -1);
     } else {
       // Every check that can refuse the message runs before room is made: drop-oldest must not
       // evict queued messages for one that is then refused.
       this.#framer.checkPayload?.(payload);
-      const at = queue.reserve(this.#framer.encodedLength(payload.length));
-      committed = at >= 0;
-      if (committed) queue.commit(this.#framer.encodeInto(queue.buffer, at, payload, -1));
+      end = queue.reserve(this.#framer.encodedLength(payload.length));
+      if (end >= 0) {
+        end = this.#framer.encodeInto(queue.buffer, end, payload, -1);
+        queue.commit(end);
+      }
     }
     const evicted = queue.evictedFrames;
-    if (!committed) {
+    if (end < 0) {
       this.#drops++;
       if (evicted > 0) this.#reportEvictions(evicted, queue.evictedBytes);
       return "dropped";
     }
     this.#framesOut++;
-    if (queue.batchedBytes >= EAGER_WRITE_BYTES && !queue.waitingForDrain) {
+    if (end >= EAGER_WRITE_BYTES && !queue.waitingForDrain) {
       // A long burst in one tick: hand this much to the socket now so the pipe keeps flowing
       // while the caller goes on filling (drain bookkeeping stays with the tick's flush).
       queue.flush(this.#socket);

@@ -39,7 +39,8 @@ export interface ConnectionOptions<T = unknown> {
    */
   highWaterMark?: number;
   /**
-   * Hard bound of the outbound queue in bytes; what happens past it is `overflow`.
+   * Hard bound of the outbound queue in bytes (what the runtime's socket still holds counts too);
+   * what happens past it is `overflow`.
    * @default 64 MiB
    */
   maxBufferedBytes?: number;
