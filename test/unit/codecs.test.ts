@@ -615,7 +615,7 @@ describe("cbor codec limits", () => {
   test("a 16 MiB array header is refused from its count, before the elements are walked", () => {
     const { ms, result } = timed(() => codecErrorMessage(() => cbor.decode(nullsCbor(16 * 1024 * 1024))));
     expect(result).toBe("CBOR has more than 100000 items");
-    expect(ms).toBeLessThan(100);
+    expect(ms).toBeLessThan(500);
   });
 
   test("maxBignumBytes 128 by default, for tags 2 and 3", () => {
@@ -636,11 +636,12 @@ describe("cbor codec limits", () => {
     expect(codecErrorMessage(() => cbor.decode(chunked([64, 64])))).toBe("payload is not valid CBOR");
   });
 
-  test("a 256 KiB bignum is rejected in well under 50 ms (cbor-x took tens of seconds)", () => {
+  test("a 256 KiB bignum is rejected in well under 500 ms (cbor-x took tens of seconds)", () => {
     const payload = bignumCbor(256 * 1024);
     const { ms, result } = timed(() => codecErrorMessage(() => cbor.decode(payload)));
     expect(result).toBe("CBOR bignum of 262144 bytes exceeds maxBignumBytes 128");
-    expect(ms).toBeLessThan(50);
+    // Loose: a loaded CI machine must not fail it; the unchecked path takes seconds.
+    expect(ms).toBeLessThan(500);
   });
 
   test("a bignum's content must be a byte string: a typed array or any other item under tag 2/3 is refused at once", () => {
@@ -648,7 +649,8 @@ describe("cbor codec limits", () => {
     const wrapped = (n: number) => Uint8Array.from([0xc2, 0xd8, 0x40, ...head(2, n), ...new Uint8Array(n).fill(0xab)]);
     const { ms, result } = timed(() => codecErrorMessage(() => cbor.decode(wrapped(192 * 1024))));
     expect(result).toBe("a CBOR bignum (tag 2 or 3) must hold a byte string");
-    expect(ms).toBeLessThan(50);
+    // Loose, for loaded machines: cbor-x alone takes ~6.5 s on this one.
+    expect(ms).toBeLessThan(500);
     for (const content of [[0x01], [0x61, 0x61], [0x80], [0xa0], [0xc3, 0x40]]) {
       expect(codecErrorMessage(() => cbor.decode(Uint8Array.from([0xc2, ...content])))).toBe("a CBOR bignum (tag 2 or 3) must hold a byte string");
       expect(codecErrorMessage(() => cbor.decode(Uint8Array.from([0xc3, ...content])))).toBe("a CBOR bignum (tag 2 or 3) must hold a byte string");
