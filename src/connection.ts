@@ -157,7 +157,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   /** The peer's FIN arrived while unparsed frames were held: handled once they are parsed. */
   #peerEndPending = false;
   #helloSeen = false;
-  /** Where the last PONG queued ends, counted in bytes written: until then the next PING gets none. */
+  /** Where the last PONG queued ends in the outbound stream: until the kernel has that many bytes, a PING gets no PONG. */
   #pongEnd = 0;
   /** The timestamp in our last PING, until its PONG came back (NaN: none outstanding). */
   #pingSentAt = Number.NaN;
@@ -753,7 +753,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
         // At most one PONG waits unwritten: a peer that floods PINGs (and does not read) cannot
         // grow our queue or our work with answers. An honest peer pings once per interval.
         const queue = this.#queue;
-        if (queue.bytesWritten < this.#pongEnd) return;
+        // Counted in bytes the kernel has: Node and Deno accept every write and hold it.
+        if (queue.bytesFlushed < this.#pongEnd) return;
         this.#sendControl(FrameType.PONG, body.slice());
         this.#pongEnd = queue.bytesWritten + queue.unsentBytes;
         return;
@@ -903,10 +904,14 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.#scheduleFlush();
   }
 
-  /** The adapter let go of written bytes: they no longer count against `highWaterMark`. */
+  /**
+   * The adapter let go of written bytes: they no longer count against `highWaterMark`, and a batch
+   * held back while the adapter held too much (the queue's lend mark) may go now.
+   */
   #onReleased(bytes: Uint8Array): void {
-    this.#queue.released(bytes);
-    if (this.#wantDrain && this.#queue.bufferedAmount < this.#options.highWaterMark) this.#flush();
+    const queue = this.#queue;
+    queue.released(bytes);
+    if (queue.unsentBytes > 0 || (this.#wantDrain && queue.bufferedAmount < this.#options.highWaterMark)) this.#flush();
   }
 
   #scheduleFlush(): void {

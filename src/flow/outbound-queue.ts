@@ -1,5 +1,6 @@
 import type { RawSocket } from "../adapter.ts";
 import { QueueFullError } from "../errors.ts";
+import { LentBuffers } from "./lent-buffers.ts";
 
 /** What `send()` does when the outbound queue would pass `maxBufferedBytes`. */
 export type OverflowPolicy = "error" | "drop-newest" | "drop-oldest";
@@ -29,6 +30,14 @@ const SMALL_BATCH = 64 * 1024;
  * page faults) per flush; a 1 MiB message must fit. Once everything is written a connection keeps one.
  */
 const MAX_SPARES = 8;
+/**
+ * Buffers an adapter that retains writes may hold at once (counted by their whole size). Past it
+ * the batch is not handed over but keeps collecting until a release: frames stay dense in one
+ * buffer (a stream of tiny sends would otherwise pin a whole buffer per flush) and evictable by
+ * `drop-oldest`; like Node's own write mark, and the Deno adapter's old queue mark. Never more than
+ * half of `maxBufferedBytes`.
+ */
+const LEND_MARK = 256 * 1024;
 const MAX_SPARE_BYTES = 4 * 1024 * 1024;
 
 /**
@@ -53,17 +62,11 @@ export class OutboundQueue {
   #pinnedEnd = 0;
   #inflight: Uint8Array | null = null;
   #inflightBuffer: Uint8Array | null = null;
-  /** No byte of the in-flight batch was accepted yet: `#inflight` is still the whole batch. */
-  #inflightWhole = false;
   /** Written buffers ready to be filled again (at most {@link MAX_SPARES}). */
   readonly #spares: Uint8Array[] = [];
   #spareBytes = 0;
-  /**
-   * The exact views handed to `write` that the adapter still holds (reuseBuffers false), oldest
-   * first. Bounded by what the adapter accepts before it refuses (its own mark).
-   */
-  readonly #lent: Uint8Array[] = [];
-  #lentBytes = 0;
+  /** The exact views handed to `write` that the adapter still holds (reuseBuffers false). */
+  readonly #lent = new LentBuffers();
   /**
    * Recent batch sizes, as a peak that decays by a quarter per flush: the capacity a new batch
    * starts at, and what decides whether a written buffer is worth keeping. A stream that writes a
@@ -89,7 +92,7 @@ export class OutboundQueue {
    * accepted and still holds (Node's and Deno's own write buffers count against the bounds too).
    */
   get bufferedAmount(): number {
-    return this.#batchLength + (this.#inflight === null ? 0 : this.#inflight.length) + this.#lentBytes;
+    return this.#batchLength + (this.#inflight === null ? 0 : this.#inflight.length) + this.#lent.bytes;
   }
 
   /** Bytes queued here and not yet accepted by the socket. */
@@ -192,24 +195,23 @@ export class OutboundQueue {
       this.bytesWritten += n;
       if (n < inflight.length) {
         this.#inflight = inflight.subarray(n);
-        if (n > 0) this.#inflightWhole = false;
         return true;
       }
       this.#inflight = null;
-      if (this.#options.reuseBuffers) {
-        if (this.#inflightBuffer !== null) this.#keep(this.#inflightBuffer, this.#capacityHint);
-      } else if (this.#inflightWhole) {
-        this.#lend(inflight);
-      }
-      // Otherwise a batch the socket took in pieces is left to the GC: its first piece may be
-      // released while the rest is still held.
+      if (this.#options.reuseBuffers && this.#inflightBuffer !== null) this.#keep(this.#inflightBuffer, this.#capacityHint);
       this.#inflightBuffer = null;
     }
     const length = this.#batchLength;
     if (length === 0) return true;
+    const lending = !this.#options.reuseBuffers;
+    // A release flushes again. Half the bound at most, so drop-oldest keeps room to evict in.
+    if (lending && this.#lent.capacity >= Math.min(LEND_MARK, this.#maxBuffered >>> 1)) return true;
     const batch = this.#batch;
     const view = batch.subarray(0, length);
+    // Lent before the call: an adapter may release what it wrote before write() returns.
+    if (lending) this.#lent.push(view);
     const n = socket.write(view);
+    if (n < length && lending) this.#lent.take(view);
     if (n < 0) return false;
     this.bytesWritten += n;
     this.#batchLength = 0;
@@ -219,11 +221,9 @@ export class OutboundQueue {
     if (n < length) {
       // The rest stays with this buffer; collect new frames in another one.
       this.#inflight = n === 0 ? view : batch.subarray(n, length);
-      this.#inflightWhole = n === 0;
       this.#inflightBuffer = batch;
       this.#batch = this.#takeSpare();
-    } else if (!this.#options.reuseBuffers) {
-      this.#lend(view);
+    } else if (lending) {
       this.#batch = this.#takeSpare();
     } else if (!this.#worthKeeping(batch, this.#capacityHint)) {
       this.#batch = this.#takeSpare();
@@ -236,23 +236,17 @@ export class OutboundQueue {
    * its buffer may be written again. Saves a fresh zero-filled batch per flush on Node and Deno.
    */
   released(bytes: Uint8Array): void {
-    const lent = this.#lent;
-    // Adapters release in the order they wrote: the oldest is nearly always the one.
-    const i = lent[0] === bytes ? 0 : lent.indexOf(bytes);
-    if (i < 0) return;
-    if (i === 0) lent.shift();
-    else lent.splice(i, 1);
-    this.#lentBytes -= bytes.length;
+    if (!this.#lent.take(bytes)) return;
     // Batches are whole buffers of their own (see #grow), so the view's buffer is the batch.
     const buffer = new Uint8Array(bytes.buffer as ArrayBuffer);
     this.#keep(buffer, this.#capacityHint);
     // All written: a quiet connection holds one spare, not a burst's worth.
-    if (lent.length === 0 && this.unsentBytes === 0) while (this.#spares.length > 1) this.#spareBytes -= (this.#spares.pop() as Uint8Array).length;
+    if (this.#lent.count === 0 && this.unsentBytes === 0) while (this.#spares.length > 1) this.#spareBytes -= (this.#spares.pop() as Uint8Array).length;
   }
 
-  #lend(view: Uint8Array): void {
-    this.#lent.push(view);
-    this.#lentBytes += view.length;
+  /** Bytes the kernel has: accepted by the socket and, where the adapter retains writes, released. */
+  get bytesFlushed(): number {
+    return this.bytesWritten - this.#lent.bytes;
   }
 
   /** Drops everything queued (the connection is gone). */
@@ -265,8 +259,7 @@ export class OutboundQueue {
     this.#inflightBuffer = null;
     this.#spares.length = 0;
     this.#spareBytes = 0;
-    this.#lent.length = 0;
-    this.#lentBytes = 0;
+    this.#lent.clear();
   }
 
   /**
@@ -303,7 +296,7 @@ export class OutboundQueue {
     }
     // Doubling, but not past what the bound leaves beside the bytes already out (in flight, or
     // held by the adapter): a full queue must not cost twice maxBufferedBytes.
-    const held = (this.#inflight === null ? 0 : this.#inflight.length) + this.#lentBytes;
+    const held = (this.#inflight === null ? 0 : this.#inflight.length) + this.#lent.bytes;
     const doubled = Math.min(this.#batch.length * 2, this.#options.maxBufferedBytes - held);
     const grown = new Uint8Array(Math.max(need, doubled, this.#batchLength === 0 ? Math.min(this.#capacityHint, this.#options.maxBufferedBytes) : 0));
     if (this.#batchLength > 0) grown.set(this.#batch.subarray(0, this.#batchLength), 0);
@@ -317,7 +310,7 @@ export class OutboundQueue {
    */
   #evictFor(size: number): boolean {
     const ends = this.#frameEnds;
-    const held = (this.#inflight === null ? 0 : this.#inflight.length) + this.#lentBytes;
+    const held = (this.#inflight === null ? 0 : this.#inflight.length) + this.#lent.bytes;
     const room = this.#options.maxBufferedBytes - held - size;
     if (room < 0) return false;
     const from = this.#pinnedEnd;

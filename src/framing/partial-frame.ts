@@ -8,10 +8,11 @@
  * while what is held is only what arrived. Small pieces (a trickle) are coalesced, so a byte-by-byte
  * peer costs bytes, not one view object per byte.
  *
- * A large frame that is half received gets its body buffer then: the pieces are copied into it
- * once, and an adapter that can read into a buffer of ours (Deno) reads the rest straight into
- * it (see {@link PartialFrame.readTarget}), so the second half costs no read buffer and no copy.
- * What is held stays at most twice what arrived.
+ * When an adapter that can read into a buffer of ours (Deno) asks where to read
+ * ({@link PartialFrame.readTarget}) and a large frame is half received, the body buffer is
+ * allocated then, the pieces copied into it once, and the rest is read straight into it: the second
+ * half costs no read buffer and no copy. What is held stays at most twice what arrived; adapters
+ * that push their own buffers (Bun, Node) never ask, and keep holding only what arrived.
  */
 
 /** Pieces shorter than this are copied into a coalescing buffer instead of kept as views. */
@@ -50,10 +51,6 @@ export class PartialFrame {
       return;
     }
     this.filled += count;
-    if (this.size >= BODY_EARLY_FROM && this.filled * 2 >= this.size) {
-      this.#toBody(chunk, from, count);
-      return;
-    }
     if (count >= COALESCE_BELOW) {
       this.#flushSmall();
       this.#pieces.push(chunk.subarray(from, from + count));
@@ -78,13 +75,7 @@ export class PartialFrame {
     this.#flushSmall();
     const pieces = this.#pieces;
     if (pieces.length === 1) return pieces[0] as Uint8Array;
-    const body = new Uint8Array(this.size);
-    let at = 0;
-    for (const piece of pieces) {
-      body.set(piece, at);
-      at += piece.length;
-    }
-    return body;
+    return this.#collect();
   }
 
   /**
@@ -92,11 +83,15 @@ export class PartialFrame {
    * into this view and hands the bytes it read back through `data` as a view of it.
    */
   readTarget(): Uint8Array | undefined {
-    return this.#body === null ? undefined : this.#body.subarray(this.filled);
+    if (this.#body === null) {
+      if (this.size < BODY_EARLY_FROM || this.filled * 2 < this.size) return undefined;
+      this.#body = this.#collect();
+    }
+    return this.#body.subarray(this.filled);
   }
 
-  /** Allocates the body and copies in what arrived (the pieces, then this chunk's part). */
-  #toBody(chunk: Uint8Array, from: number, count: number): void {
+  /** A buffer of the frame's size holding what arrived so far (the pieces, copied once). */
+  #collect(): Uint8Array {
     this.#flushSmall();
     const body = new Uint8Array(this.size);
     let at = 0;
@@ -104,9 +99,8 @@ export class PartialFrame {
       body.set(piece, at);
       at += piece.length;
     }
-    body.set(chunk.subarray(from, from + count), at);
     this.#pieces.length = 0;
-    this.#body = body;
+    return body;
   }
 
   #flushSmall(): void {

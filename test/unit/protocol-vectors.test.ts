@@ -302,9 +302,13 @@ class FakeSocket implements RawSocket {
   #finSent = false;
   #finReceived = false;
 
+  /** The exact arrays given to write, for handing back through `released` (this socket retains writes). */
+  readonly held: Uint8Array[] = [];
+
   write(bytes: Uint8Array): number {
     if (this.destroyed) return -1;
     this.log.push(bytes.slice());
+    this.held.push(bytes);
     return bytes.length;
   }
   end(): void {
@@ -426,6 +430,23 @@ function reasonOf(entry: { type: number; fields: Uint8Array } | "FIN" | undefine
 }
 
 describe("Connection writes and accepts the documented bytes", () => {
+  test("a PING flood against a socket that holds every write (kernel full, Node/Deno-like): one PONG waits, not one per PING", async () => {
+    const { connection, socket } = await openClient();
+    const pongs = () => socket.frames().filter((f) => f !== "FIN" && f.type === FrameType.PONG).length;
+    for (let i = 0; i < 200; i++) {
+      socket.handlers.data(frame(FrameType.PING, float64(i)));
+      await tick();
+    }
+    expect(pongs()).toBe(1);
+    expect(connection.bufferedAmount).toBeLessThan(128); // the HELLO and one PONG, both still held
+    // Once the socket lets go of everything written (the kernel has it), the next PING is answered.
+    for (const bytes of socket.held.splice(0)) socket.handlers.released(bytes);
+    socket.handlers.data(frame(FrameType.PING, float64(1000)));
+    await tick();
+    expect(pongs()).toBe(2);
+    await finish(connection);
+  });
+
   test("client: HELLO first, then WELCOME opens; DATA, PING→PONG, close → GOAWAY, FIN", async () => {
     const { connection, socket } = client();
     await tick();
