@@ -750,7 +750,7 @@ describe("PartialFrame", () => {
     }
   });
 
-  test("a large frame gets its body once half has arrived; bytes read into readTarget are not copied again", () => {
+  test("a large frame gets its body when a read target is asked for once half has arrived; bytes read into it are not copied again", () => {
     const size = 1024 * 1024;
     const body = pattern(size, 3);
     const frame = new PartialFrame(size);
