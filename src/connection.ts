@@ -24,6 +24,7 @@ import {
 } from "./errors.ts";
 import { InboundQueue } from "./flow/inbound-queue.ts";
 import { OutboundQueue } from "./flow/outbound-queue.ts";
+import { ReadTurn, type ReadTurnHost } from "./flow/read-turn.ts";
 import { type FrameDecoder, type Framer, LengthPrefixedDecoder, LengthPrefixedFramer } from "./framing/index.ts";
 import { Heartbeat, type HeartbeatHost } from "./heartbeat.ts";
 import type { ResolvedConnectionOptions } from "./options.ts";
@@ -165,6 +166,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   #heartbeat: Heartbeat | undefined;
+  /** Bounds how long this connection's reads hold the event loop (see `ReadTurn`). */
+  readonly #readTurn: ReadTurn;
   /** Largest payload the peer accepts (from WELCOME or HELLO; raw: what the framer can send). */
   #peerMaxFrame: number;
   #drainWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
@@ -181,14 +184,14 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #rttMs: number | undefined;
   #srttMs: number | undefined;
 
-  readonly #port: SocketHandlers & HeartbeatHost;
+  readonly #port: SocketHandlers & HeartbeatHost & ReadTurnHost;
 
   /**
    * The adapter's and the heartbeat's way in: one small object per connection with the callbacks
    * on its prototype, instead of a closure (and its context) per callback. Declared in the class
    * body so it may call the connection's private methods.
    */
-  static readonly #Port = class ConnectionPort implements SocketHandlers, HeartbeatHost {
+  static readonly #Port = class ConnectionPort implements SocketHandlers, HeartbeatHost, ReadTurnHost {
     readonly #c: Connection<unknown>;
     constructor(connection: Connection<unknown>) {
       this.#c = connection;
@@ -220,6 +223,10 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     }
     readPaused(): boolean {
       return this.#c.#readPaused || this.#c.#userPaused;
+    }
+    turnBack(): void {
+      this.#c.#applyReadState();
+      this.#c.#drainDecoder();
     }
   };
 
@@ -284,6 +291,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.#handshake.catch(SETTLED);
 
     this.#port = new Connection.#Port(this as Connection<unknown>);
+    this.#readTurn = new ReadTurn(this.#port);
 
     this.#configureSocket();
     if (this.#framewire) {
@@ -557,7 +565,9 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #onData(chunk: Uint8Array): void {
     if (this.#readFailed || this.#state === "closed") return;
     this.#bytesIn += chunk.length;
-    if (this.#heartbeat !== undefined) this.#heartbeat.lastInbound = performance.now();
+    const now = performance.now();
+    if (this.#heartbeat !== undefined) this.#heartbeat.lastInbound = now;
+    this.#readTurn.begin(now);
     this.#parsing = true;
     try {
       this.#decoder.push(chunk, this.#onFrame);
@@ -571,6 +581,14 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     // (Bun corks writes there) rather than in a microtask after it: the queued flush then finds
     // nothing to do.
     if (this.#flushScheduled) this.#flushTask();
+    if (this.#readTurn.spent()) this.#yieldReadTurn();
+  }
+
+  /** This connection's reads held the loop for a whole turn: pause until the loop came round. */
+  #yieldReadTurn(): void {
+    if (this.#state === "closed") return;
+    this.#readTurn.yield();
+    this.#applyReadState();
   }
 
   #drainDecoder(): void {
@@ -713,7 +731,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     const paused = this.#readPaused || this.#userPaused;
     if (paused) this.#decoder.stop(); // also after close: what is still held is parsed only as it is consumed
     if (this.#state === "closed") return;
-    if (paused) this.#socket.pause();
+    // A turn given back to the loop pauses the socket only: the decoder is between chunks.
+    if (paused || this.#readTurn.yielding) this.#socket.pause();
     else this.#socket.resume();
   }
 
@@ -1060,6 +1079,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
     this.#heartbeat?.stop();
+    this.#readTurn.stop();
     this.#closeTimer = this.#handshakeTimer = this.#heartbeat = undefined;
     if (this.#closeInfo === undefined) {
       if (error !== undefined) {

@@ -32,11 +32,11 @@ export const floodScenarios: Scenario[] = [
           equal(await flooder.readLine(5000), "READY", `${kind}/${reading}: the flooder's handshake`);
           // Timers and the bystander's round trips, measured while the flood runs.
           let last = performance.now();
-          let maxGap = 0;
+          const gaps: number[] = [];
           let maxQueued = 0; // what the server queued for the flooder
           const ticker = setInterval(() => {
             const now = performance.now();
-            maxGap = Math.max(maxGap, now - last);
+            gaps.push(now - last);
             last = now;
             maxQueued = Math.max(maxQueued, connections[1]?.bufferedAmount ?? 0);
           }, 10);
@@ -60,7 +60,13 @@ export const floodScenarios: Scenario[] = [
           ok(done.startsWith("DONE "), `${kind}/${reading}: the flooder finished (${done})`);
           const flooded = Number(done.slice(5));
           ok(flooded > 1024 * 1024, `${kind}/${reading}: the flood sent ${flooded} bytes`);
-          ok(maxGap < 250, `${kind}/${reading}: a 10 ms timer was late by up to ${Math.round(maxGap)} ms under the flood (expected < 250)`);
+          // The median says whether timers get their turn (a connection yields after READ_TURN_MS of
+          // reading); the maximum only catches a stall, with room for a GC or a busy machine.
+          gaps.sort((a, b) => a - b);
+          const medianGap = gaps[gaps.length >> 1] ?? Number.POSITIVE_INFINITY;
+          const maxGap = gaps[gaps.length - 1] ?? Number.POSITIVE_INFINITY;
+          ok(medianGap < 60, `${kind}/${reading}: a 10 ms timer fired every ${Math.round(medianGap)} ms (median) under the flood (expected < 60)`);
+          ok(maxGap < 400, `${kind}/${reading}: a 10 ms timer was late by up to ${Math.round(maxGap)} ms under the flood (expected < 400)`);
           ok(maxRtt < 500, `${kind}/${reading}: the bystander's slowest round trip took ${Math.round(maxRtt)} ms (expected < 500)`);
           // PINGs get at most one unwritten PONG: a flooder that does not read pins no queue.
           if (kind === "ping") ok(maxQueued < 256 * 1024, `${kind}/${reading}: the server queued up to ${maxQueued} bytes of PONGs (expected < 256 KiB)`);
