@@ -10,7 +10,6 @@ import {
   FrameTooLargeError,
   FramewireError,
   HandlerError,
-  HandshakeError,
   HandshakeRejectedError,
   HeartbeatTimeoutError,
   InvalidOptionError,
@@ -26,43 +25,16 @@ import { InboundQueue } from "./flow/inbound-queue.ts";
 import { OutboundQueue } from "./flow/outbound-queue.ts";
 import { ReadTurn, type ReadTurnHost } from "./flow/read-turn.ts";
 import { type FrameDecoder, type Framer, LengthPrefixedDecoder, LengthPrefixedFramer } from "./framing/index.ts";
+import { Handshake, type HandshakeHost, type Negotiated, type ServerHandshake as ServerHandshakeOf } from "./handshake.ts";
 import { Heartbeat, type HeartbeatHost } from "./heartbeat.ts";
 import type { ResolvedConnectionOptions } from "./options.ts";
 import { boolean, plainObject, rejectUnknownKeys } from "./validate.ts";
-import {
-  chooseVersion,
-  decodeHello,
-  decodeReason,
-  decodeWelcome,
-  encodeHello,
-  encodeReason,
-  encodeWelcome,
-  FrameType,
-  type Hello,
-  MAX_CONTROL_FIELDS,
-  MAX_HANDSHAKE_FIELDS,
-  PROTOCOL_VERSION_MAX,
-  PROTOCOL_VERSION_MIN,
-  type Reason,
-} from "./protocol/wire.ts";
+import { decodeReason, encodeReason, FrameType, MAX_CONTROL_FIELDS, MAX_HANDSHAKE_FIELDS, type Reason } from "./protocol/wire.ts";
 
 export type { CloseInfo, ConnectionEvents, ConnectionState, ConnectionStats, MessagesOptions, SendStatus } from "./connection-types.ts";
 
-/** What the server supplies to run the server side of the handshake. */
-export interface ServerHandshake {
-  /**
-   * Returns a WELCOME's fields, or a rejection (`error`: the local detail of a failed verdict,
-   * which the peer does not see).
-   */
-  accept(hello: Hello, connection: Connection<unknown>): Promise<{ session: string } | (Reason & { error?: FramewireError })>;
-  heartbeatMs: number;
-  tags: Record<string, string>;
-  /**
-   * Called as soon as the connection is open, before any frame after HELLO is parsed, so the
-   * server's `connection` listeners attach before the first message or error.
-   */
-  opened(connection: Connection<unknown>): void;
-}
+/** What the server supplies to run the server side of the handshake (see `src/handshake.ts`). */
+export type ServerHandshake = ServerHandshakeOf<Connection<unknown>>;
 
 /**
  * Told of a connection's errors and its close before its own listeners are (the server's
@@ -125,7 +97,6 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   readonly #queue: OutboundQueue;
   readonly #inbound: InboundQueue<T>;
   readonly #framewire: boolean;
-  readonly #serverHandshake: ServerHandshake | undefined;
   readonly #owner: ConnectionOwner | undefined;
 
   #state: ConnectionState;
@@ -151,20 +122,20 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #wantDrain = false;
   #readPaused = false;
   #userPaused = false;
+  /** The server holds frames after HELLO until `verifyHandshake` decided. */
+  #handshakeHold = false;
   #readFailed = false;
   /** True while the decoder is inside push/resume (its callbacks must not re-enter it). */
   #parsing = false;
   #endSent = false;
   /** The peer's FIN arrived while unparsed frames were held: handled once they are parsed. */
   #peerEndPending = false;
-  #helloSeen = false;
   /** Where the last PONG queued ends in the outbound stream: until the kernel has that many bytes, a PING gets no PONG. */
   #pongEnd = 0;
-  /** The timestamp in our last PING, until its PONG came back (NaN: none outstanding). */
-  #pingSentAt = Number.NaN;
   #closeInfo: CloseInfo | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** framewire, while handshaking: the handshake state machine. */
+  #handshaker: Handshake<Connection<unknown>> | undefined;
   #heartbeat: Heartbeat | undefined;
   /** Bounds how long this connection's reads hold the event loop (see `ReadTurn`). */
   readonly #readTurn: ReadTurn;
@@ -181,17 +152,15 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #framesOut = 0;
   #bytesIn = 0;
   #drops = 0;
-  #rttMs: number | undefined;
-  #srttMs: number | undefined;
 
-  readonly #port: SocketHandlers & HeartbeatHost & ReadTurnHost;
+  readonly #port: SocketHandlers & HeartbeatHost & ReadTurnHost & HandshakeHost;
 
   /**
    * The adapter's and the heartbeat's way in: one small object per connection with the callbacks
    * on its prototype, instead of a closure (and its context) per callback. Declared in the class
    * body so it may call the connection's private methods.
    */
-  static readonly #Port = class ConnectionPort implements SocketHandlers, HeartbeatHost, ReadTurnHost {
+  static readonly #Port = class ConnectionPort implements SocketHandlers, HeartbeatHost, ReadTurnHost, HandshakeHost {
     readonly #c: Connection<unknown>;
     constructor(connection: Connection<unknown>) {
       this.#c = connection;
@@ -215,8 +184,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     close(error?: Error): void {
       this.#c.#onSocketClose(error);
     }
-    ping(): void {
-      this.#c.#ping();
+    ping(body: Uint8Array): void {
+      this.#c.#sendControl(FrameType.PING, body);
     }
     timedOut(silentMs: number): void {
       this.#c.#fail(new HeartbeatTimeoutError(silentMs));
@@ -227,6 +196,27 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     turnBack(): void {
       this.#c.#applyReadState();
       this.#c.#drainDecoder();
+    }
+    sendControl(type: number, body: Uint8Array): void {
+      this.#c.#sendControl(type, body);
+    }
+    holdReading(hold: boolean): void {
+      const c = this.#c;
+      c.#handshakeHold = hold;
+      c.#applyReadState();
+      if (!hold) c.#drainDecoder();
+    }
+    agreed(result: Negotiated): void {
+      this.#c.#open(result);
+    }
+    refused(reason: Reason, error: FramewireError, local: boolean): void {
+      const c = this.#c;
+      c.#stopReading();
+      c.#failHandshake(error);
+      c.#startClose({ code: ErrorCode.HANDSHAKE_REJECTED, reason: `${reason.code}: ${reason.reason}`, remote: !local, error }, false);
+    }
+    handshakeFailed(error: FramewireError): void {
+      this.#c.#fail(error);
     }
   };
 
@@ -252,7 +242,6 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.#options = options;
     this.#codec = init.codec;
     this.#framewire = options.protocol === "framewire";
-    this.#serverHandshake = init.serverHandshake;
     this.#owner = init.owner;
     if (this.#framewire) {
       // The body is one type byte plus the fields. Control frames may use their allowance even
@@ -296,21 +285,12 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.#configureSocket();
     if (this.#framewire) {
       this.#state = "handshaking";
-      this.#handshakeTimer = setTimeout(() => {
-        this.#fail(new HandshakeError(ErrorCode.HANDSHAKE_TIMEOUT, `handshake did not complete in ${options.handshakeTimeoutMs} ms`));
-      }, options.handshakeTimeoutMs);
-      if (this.role === "client") {
-        this.#sendControl(
-          FrameType.HELLO,
-          encodeHello({
-            minVersion: PROTOCOL_VERSION_MIN,
-            maxVersion: PROTOCOL_VERSION_MAX,
-            ...(init.hello?.app !== undefined ? { app: init.hello.app } : {}),
-            tags: options.tags,
-            maxFrameSize: options.maxFrameSize,
-          }),
-        );
-      }
+      this.#handshaker = new Handshake<Connection<unknown>>(
+        this.#port,
+        { timeoutMs: options.handshakeTimeoutMs, maxFrameSize: options.maxFrameSize, tags: options.tags, app: init.hello?.app },
+        this as Connection<unknown>,
+        init.serverHandshake,
+      );
     } else {
       this.#state = "open";
       this.#settleHandshake();
@@ -463,8 +443,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
 
   /** @internal Server side: refuses this socket (REJECT in framewire mode, then close). */
   refuse(reason: Reason): void {
-    if (this.#framewire && this.#state === "handshaking") {
-      this.#reject(reason);
+    if (this.#handshaker !== undefined && this.#state === "handshaking") {
+      this.#handshaker.refuse(reason);
     } else {
       this.#stopReading();
       this.#recordClose({ code: reason.code, reason: reason.reason, remote: false, error: new HandshakeRejectedError(reason.code, reason.reason) });
@@ -493,8 +473,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       inboundQueued: this.#inbound.length,
       inboundQueuedBytes: this.#inbound.bytes,
       drops: this.#drops,
-      rttMs: this.#rttMs,
-      srttMs: this.#srttMs,
+      rttMs: this.#heartbeat?.rttMs,
+      srttMs: this.#heartbeat?.srttMs,
     };
   }
 
@@ -597,7 +577,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       queueMicrotask(() => this.#drainDecoder());
       return;
     }
-    if (this.#readFailed || !this.#decoder.stopped || this.#readPaused || this.#userPaused) return;
+    if (this.#readFailed || !this.#decoder.stopped || this.#readPaused || this.#userPaused || this.#handshakeHold) return;
     this.#parsing = true;
     try {
       this.#decoder.resume(this.#onFrame);
@@ -728,7 +708,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   }
 
   #applyReadState(): void {
-    const paused = this.#readPaused || this.#userPaused;
+    const paused = this.#readPaused || this.#userPaused || this.#handshakeHold;
     if (paused) this.#decoder.stop(); // also after close: what is still held is parsed only as it is consumed
     if (this.#state === "closed") return;
     // A turn given back to the loop pauses the socket only: the decoder is between chunks.
@@ -739,32 +719,13 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #onControl(type: number, body: Uint8Array): void {
     switch (type) {
       case FrameType.HELLO:
-        if (this.role !== "server" || this.#state !== "handshaking" || this.#helloSeen) {
-          throw new ProtocolError("unexpected HELLO");
-        }
-        this.#helloSeen = true;
-        this.#onHello(decodeHello(body));
-        return;
-      case FrameType.WELCOME: {
-        if (this.role !== "client" || this.#state !== "handshaking") throw new ProtocolError("unexpected WELCOME");
-        const welcome = decodeWelcome(body);
-        if (welcome.version < PROTOCOL_VERSION_MIN || welcome.version > PROTOCOL_VERSION_MAX) {
-          throw new HandshakeError(ErrorCode.VERSION_MISMATCH, `server chose unsupported version ${welcome.version}`);
-        }
-        this.#version = welcome.version;
-        this.#sessionId = welcome.session;
-        this.#peerTags = welcome.tags ?? {};
-        this.#peerMaxFrame = welcome.maxFrameSize;
-        this.#open(welcome.heartbeatMs);
-        return;
-      }
+      case FrameType.WELCOME:
       case FrameType.REJECT: {
-        if (this.role !== "client" || this.#state !== "handshaking") throw new ProtocolError("unexpected REJECT");
-        const reason = decodeReason(body, "REJECT");
-        const error = new HandshakeRejectedError(reason.code, reason.reason);
-        this.#stopReading();
-        this.#failHandshake(error);
-        this.#startClose({ code: ErrorCode.HANDSHAKE_REJECTED, reason: `${reason.code}: ${reason.reason}`, remote: true, error }, false);
+        const handshaker = this.#handshaker;
+        if (handshaker === undefined || this.#state !== "handshaking") {
+          throw new ProtocolError(`unexpected ${type === FrameType.HELLO ? "HELLO" : type === FrameType.WELCOME ? "WELCOME" : "REJECT"}`);
+        }
+        handshaker.onFrame(type, body);
         return;
       }
       case FrameType.PING: {
@@ -780,7 +741,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       }
       case FrameType.PONG:
         if (this.#state === "handshaking") throw new ProtocolError("PONG before the handshake completed");
-        this.#onPong(body);
+        this.#heartbeat?.onPong(body);
         return;
       case FrameType.GOAWAY: {
         if (this.#state === "handshaking") throw new ProtocolError("GOAWAY before the handshake completed");
@@ -803,68 +764,14 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     }
   }
 
-  #onHello(hello: Hello): void {
-    const server = this.#serverHandshake;
-    if (server === undefined) throw new ProtocolError("unexpected HELLO");
-    const version = chooseVersion(hello.minVersion, hello.maxVersion);
-    if (version < 0) {
-      this.#reject({ code: ErrorCode.VERSION_MISMATCH, reason: `server speaks versions ${PROTOCOL_VERSION_MIN}-${PROTOCOL_VERSION_MAX}, client ${hello.minVersion}-${hello.maxVersion}` });
-      return;
-    }
-    this.#version = version;
-    this.#peerTags = hello.tags ?? {};
-    if (hello.maxFrameSize !== undefined) this.#peerMaxFrame = hello.maxFrameSize;
-    // Frames after HELLO wait for the verdict: nothing reaches the application before WELCOME.
-    this.#userPaused = true;
-    this.#applyReadState();
-    server.accept(hello, this as Connection<unknown>).then(
-      (verdict) => {
-        this.#userPaused = false;
-        try {
-          if (this.#state === "handshaking") {
-            if ("code" in verdict) this.#reject(verdict, verdict.error);
-            else {
-              this.#sessionId = verdict.session;
-              this.#sendControl(
-                FrameType.WELCOME,
-                encodeWelcome({ version, session: verdict.session, tags: server.tags, maxFrameSize: this.#options.maxFrameSize, heartbeatMs: server.heartbeatMs }),
-              );
-              this.#open(server.heartbeatMs);
-              server.opened(this as Connection<unknown>);
-            }
-          }
-        } catch (error) {
-          // Nothing may escape this callback: it would be an unhandled rejection.
-          this.#fail(toFramewireError(error, ErrorCode.HANDLER));
-        }
-        // Rejected or failed: keep reading (and discarding) so the peer's FIN is seen.
-        this.#applyReadState();
-        this.#drainDecoder();
-      },
-      (error: unknown) => {
-        // Not reachable through Server (its accept() never rejects); kept so no path leaves the handshake hanging.
-        this.#userPaused = false;
-        const failure = new HandlerError("verifyHandshake", error);
-        if (this.#state === "handshaking") this.#reject({ code: ErrorCode.HANDLER, reason: reasonForPeer(failure) }, failure);
-        this.#applyReadState();
-      },
-    );
-  }
-
-  /**
-   * Server side: refuses the handshake with a code the client receives, then closes. `error` is
-   * the local detail, when there is more to it than the code (a failing `verifyHandshake`).
-   */
-  #reject(reason: Reason, error: FramewireError = new HandshakeRejectedError(reason.code, reason.reason)): void {
-    this.#stopReading();
-    this.#sendControl(FrameType.REJECT, encodeReason(reason));
-    this.#failHandshake(error);
-    this.#startClose({ code: ErrorCode.HANDSHAKE_REJECTED, reason: `${reason.code}: ${reason.reason}`, remote: false, error }, false);
-  }
-
-  #open(heartbeatMs: number): void {
-    if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
-    this.#handshakeTimer = undefined;
+  /** The handshake agreed: keep what was negotiated, let the handshake go, open. */
+  #open(agreed: Negotiated): void {
+    this.#handshaker = undefined;
+    this.#version = agreed.version;
+    this.#sessionId = agreed.session;
+    this.#peerTags = agreed.peerTags;
+    if (agreed.peerMaxFrame !== undefined) this.#peerMaxFrame = agreed.peerMaxFrame;
+    const heartbeatMs = agreed.heartbeatMs;
     this.#state = "open";
     // From now on DATA may be as large as maxFrameSize (control frames keep their own allowance).
     if (this.#framewireDecoder !== undefined) this.#framewireDecoder.maxFrameSize = Math.max(this.#options.maxFrameSize, MAX_CONTROL_FIELDS) + 1;
@@ -883,24 +790,6 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #failHandshake(error: FramewireError): void {
     this.#rejectHandshake(error);
     this.#resolveHandshake = this.#rejectHandshake = SETTLED;
-  }
-
-  #ping(): void {
-    const ping = new Uint8Array(8);
-    this.#pingSentAt = performance.now();
-    new DataView(ping.buffer).setFloat64(0, this.#pingSentAt);
-    this.#sendControl(FrameType.PING, ping);
-  }
-
-  #onPong(body: Uint8Array): void {
-    if (body.length !== 8) return; // not one of ours
-    const sentAt = new DataView(body.buffer, body.byteOffset, 8).getFloat64(0);
-    // Only the answer to our last PING counts: a peer cannot make up round-trip times.
-    if (sentAt !== this.#pingSentAt) return;
-    this.#pingSentAt = Number.NaN;
-    const rtt = performance.now() - sentAt;
-    this.#rttMs = rtt;
-    this.#srttMs = this.#srttMs === undefined ? rtt : this.#srttMs + (rtt - this.#srttMs) / 8;
   }
 
   // ───────────────────────── outbound ─────────────────────────
@@ -1015,10 +904,9 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     const wasOpen = this.#state === "open";
     this.#recordClose(info);
     this.#state = "closing";
-    if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
-    this.#handshakeTimer = undefined;
-    this.#heartbeat?.stop();
-    this.#heartbeat = undefined;
+    this.#handshaker?.stop();
+    this.#handshaker = undefined;
+    this.#heartbeat?.stop(); // kept: its round-trip times stay in stats()
     if (!wasOpen) {
       this.#failHandshake(info.error ?? new ConnectionClosedError("closed during the handshake"));
       // Whatever the peer sends now cannot complete a handshake we have given up on.
@@ -1077,10 +965,10 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     const previous = this.#state;
     this.#state = "closed";
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
-    if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
+    this.#handshaker?.stop();
     this.#heartbeat?.stop();
     this.#readTurn.stop();
-    this.#closeTimer = this.#handshakeTimer = this.#heartbeat = undefined;
+    this.#closeTimer = this.#handshaker = undefined;
     if (this.#closeInfo === undefined) {
       if (error !== undefined) {
         const wrapped = new SocketError(`socket error: ${error.message}`, { cause: error });

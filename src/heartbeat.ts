@@ -4,12 +4,13 @@
  * One timer per connection, armed for whichever comes first, the next PING or the moment the peer
  * would have been silent for `timeoutMs`; so a dead peer is detected at the deadline (plus timer
  * lateness), not at the next interval tick. The connection stamps `lastInbound` on every chunk.
+ * Our PINGs carry their send time; the PONG that echoes the last one gives the round-trip time.
  */
 
 /** What the heartbeat needs from its connection. */
 export interface HeartbeatHost {
-  /** Send a PING now. */
-  ping(): void;
+  /** Send a PING with these fields now. */
+  ping(body: Uint8Array): void;
   /** The peer has been silent for `silentMs`: close the connection. */
   timedOut(silentMs: number): void;
   /** True while this side chooses not to read: the peer's frames wait in the kernel, which is not silence. */
@@ -28,6 +29,12 @@ export class Heartbeat {
   /** The deadline passed once; the next check, a turn later, decides. */
   #confirming = false;
   readonly #tick = (): void => this.#check();
+  /** The timestamp in our last PING, until its PONG came back (NaN: none outstanding). */
+  #pingSentAt = Number.NaN;
+  /** Last measured round trip, ms. */
+  rttMs: number | undefined;
+  /** Smoothed round trip (RFC 6298 weights), ms. */
+  srttMs: number | undefined;
 
   constructor(host: HeartbeatHost, intervalMs: number, timeoutMs: number) {
     this.#host = host;
@@ -37,6 +44,17 @@ export class Heartbeat {
     this.lastInbound = now;
     this.#nextPing = now + this.#pingEveryMs;
     this.#arm(now);
+  }
+
+  /** A PONG arrived: only the answer to our last PING counts, so a peer cannot make up round-trip times. */
+  onPong(body: Uint8Array): void {
+    if (body.length !== 8) return; // not one of ours
+    const sentAt = new DataView(body.buffer, body.byteOffset, 8).getFloat64(0);
+    if (sentAt !== this.#pingSentAt) return;
+    this.#pingSentAt = Number.NaN;
+    const rtt = performance.now() - sentAt;
+    this.rttMs = rtt;
+    this.srttMs = this.srttMs === undefined ? rtt : this.srttMs + (rtt - this.srttMs) / 8;
   }
 
   stop(): void {
@@ -63,7 +81,10 @@ export class Heartbeat {
     this.#confirming = false;
     if (now >= this.#nextPing) {
       this.#nextPing = now + this.#pingEveryMs;
-      this.#host.ping();
+      const body = new Uint8Array(8);
+      this.#pingSentAt = now;
+      new DataView(body.buffer).setFloat64(0, now);
+      this.#host.ping(body);
     }
     this.#arm(now);
   }

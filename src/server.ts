@@ -106,7 +106,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     this.#handshake = {
       heartbeatMs: settings.connection.heartbeatIntervalMs,
       tags: settings.connection.tags,
-      accept: (hello, connection) => this.#verify(verify, hello, connection),
+      accept: (hello, version, connection) => this.#verify(verify, hello, version, connection),
       opened: (connection) => this.#opened(connection as Connection<T>),
     };
   }
@@ -276,13 +276,14 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
   async #verify(
     verify: ServerOptions<T>["verifyHandshake"],
     hello: Hello,
+    version: number,
     connection: Connection<unknown>,
   ): Promise<{ session: string } | (Reason & { error?: FramewireError })> {
     if (verify !== undefined) {
       let verdict: HandshakeVerdict;
       try {
         verdict = await verify({
-          version: connection.version,
+          version,
           app: hello.app,
           tags: hello.tags ?? {},
           remoteAddress: connection.remoteAddress,
