@@ -1,85 +1,66 @@
-import type { SocketAdapter } from "./adapter.ts";
-import type { Codec } from "./codec/index.ts";
-import type { AnyCode } from "./codes.ts";
-import {
-  type CloseInfo,
-  Connection,
-  type ConnectionEvents,
-  type ConnectionState,
-  type ConnectionStats,
-  type MessagesOptions,
-  type SendStatus,
-} from "./connection.ts";
-import { TypedEmitter } from "./emitter.ts";
-import { ConnectTimeoutError, HandlerError, InvalidOptionError, InvalidUseError, toFramewireError, UnsupportedError } from "./errors.ts";
-import { checkHandshakeFields, type ConnectionOptions, MAX_TIMER_MS, type ResolvedConnectionOptions, resolveConnectionOptions } from "./options.ts";
-import { integer, string } from "./validate.ts";
-
-export interface ClientOptions<T = unknown> extends ConnectionOptions<T> {
-  /**
-   * Host to connect to (loopback by default).
-   * @default "127.0.0.1"
-   */
-  host?: string;
-  /** Port to connect to. Required unless `path` is set. */
-  port?: number;
-  /** Connect to a Unix domain socket at this path instead of TCP. */
-  path?: string;
-  /**
-   * Time allowed for the TCP connection to open; `FW_CONNECT_TIMEOUT` after it.
-   * @default 10000
-   */
-  connectTimeoutMs?: number;
-  /** framewire only: your application's version string, sent in HELLO for `verifyHandshake`. */
-  app?: string;
-}
-
-const CLIENT_KEYS = ["host", "port", "path", "connectTimeoutMs", "app"] as const;
-
-/** Client settings, checked before any socket is opened. */
-interface ClientSettings {
-  connection: ResolvedConnectionOptions;
-  codec: Codec<unknown>;
-  host: string;
-  port: number;
-  path: string | undefined;
-  connectTimeoutMs: number;
-  app: string | undefined;
-}
-
-function resolveClientOptions(options: ClientOptions<never> | ClientOptions<unknown>, adapter: SocketAdapter): ClientSettings {
-  const { resolved, codec } = resolveConnectionOptions(options, "connect", CLIENT_KEYS);
-  const path = options.path === undefined ? undefined : string("path", options.path, "", true);
-  if (path !== undefined && (options.host !== undefined || options.port !== undefined)) {
-    throw new InvalidOptionError("connect: give either path (a Unix socket) or host/port, not both");
-  }
-  if (path === undefined && options.port === undefined) throw new InvalidOptionError("connect needs a port or a path");
-  if (path !== undefined && !adapter.capabilities.unixSockets) throw new UnsupportedError(`Unix domain sockets are not supported by the ${adapter.name} adapter`);
-  const app = options.app === undefined ? undefined : string("app", options.app, "");
-  if (app !== undefined && resolved.protocol === "raw") throw new InvalidOptionError(`app is sent in the framewire handshake; protocol "raw" has none`);
-  // HELLO carries tags and app and must fit the handshake's frame limit.
-  checkHandshakeFields({ app, tags: resolved.tags }, "the client's tags and app");
-  return {
-    connection: resolved,
-    codec,
-    host: string("host", options.host, "127.0.0.1", true),
-    port: path === undefined ? integer("port", options.port, 0, 1, 65535) : 0,
-    path,
-    connectTimeoutMs: integer("connectTimeoutMs", options.connectTimeoutMs, 10_000, 1, MAX_TIMER_MS),
-    app,
-  };
-}
-
-/** Events forwarded from the current connection. */
-const FORWARDED = ["drain", "drop", "goaway", "end", "error", "close"] as const;
-
 /**
- * A client connection. It wraps one {@link Connection} and forwards its events and methods, so
- * reconnection can later swap the connection underneath without the user's listeners noticing.
+ * The client and its lifecycle: dial, lose the connection, wait out the backoff, redial; sends
+ * wait in the bounded offline queue meanwhile. The `Client` object, its listeners and its
+ * iterators stay the same across reconnects; each connection underneath is a fresh `Connection`.
  */
-export class Client<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>> implements AsyncIterable<T> {
+import type { SocketAdapter } from "./adapter.ts";
+import { bufferCodec, type Codec, encodeWith } from "./codec/index.ts";
+import { type AnyCode, CloseCode, ErrorCode } from "./codes.ts";
+import { type ClientState, type ClientStatusEntry, type ClientStatusEvents, shouldRedial, StatusStreams } from "./client-status.ts";
+import { dial } from "./client/dial.ts";
+import { type ClientOptions, type ClientSettings, resolveClientOptions } from "./client/options.ts";
+import { type CloseInfo, Connection, type ConnectionEvents, type ConnectionStats, type MessagesOptions, type SendStatus } from "./connection.ts";
+import { TypedEmitter } from "./emitter.ts";
+import { ConnectionClosedError, FrameTooLargeError, FramewireError, HandlerError, InvalidUseError, ReconnectFailedError } from "./errors.ts";
+import { OfflineQueue } from "./flow/offline-queue.ts";
+import { Backoff } from "./reconnect/backoff.ts";
+import { boolean, plainObject, rejectUnknownKeys } from "./validate.ts";
+
+export type { ClientOptions, OfflineOptions } from "./client/options.ts";
+export type { ClientState, ClientStatus, ClientStatusEntry, ClientStatusEvents } from "./client-status.ts";
+
+/** A client's events: its connection's, plus its lifecycle. */
+export type ClientEvents<T> = ConnectionEvents<T> & ClientStatusEvents;
+
+/** A client's counters: those of its current (or last) connection, plus the client's own. */
+export interface ClientStats extends ConnectionStats {
+  /** Messages waiting in the offline queue. */
+  offlineQueued: number;
+  /** Encoded bytes waiting in the offline queue. */
+  offlineQueuedBytes: number;
+  /** Connections opened after the first. */
+  reconnects: number;
+}
+
+const MESSAGES_KEYS: ReadonlySet<string> = new Set(["keepOpen"]);
+
+/** Events passed on from each connection as they are (`close` and `message` are the client's own business). */
+const FORWARDED = ["drop", "goaway", "end", "error", "undelivered"] as const;
+
+export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implements AsyncIterable<T> {
   readonly adapter: SocketAdapter;
-  readonly #connection: Connection<T>;
+  readonly #settings: ClientSettings;
+  readonly #codec: Codec<T>;
+  readonly #backoff: Backoff | undefined;
+  readonly #offline: OfflineQueue | undefined;
+  #offlineTimer: ReturnType<typeof setTimeout> | undefined;
+  #connection: Connection<T>;
+  #state: ClientState = "open";
+  /** close()/destroy() was called: nothing redials any more. */
+  #closeRequested = false;
+  /** Aborts the dial loop's current attempt or backoff wait. */
+  #abort: AbortController | undefined;
+  #waitTimer: ReturnType<typeof setTimeout> | undefined;
+  #wakeWait: (() => void) | undefined;
+  #reconnects = 0;
+  #offlineDrops = 0;
+  #iterating = false;
+  readonly #status = new StatusStreams();
+  /** Resolved (and replaced) whenever the state changes or the offline queue empties. */
+  #changed: Promise<void>;
+  #signalChange!: () => void;
+  readonly #closed: Promise<CloseInfo>;
+  #resolveClosed!: (info: CloseInfo) => void;
   readonly #forwardMessage = (message: T): void => {
     this.emit("message", message);
   };
@@ -89,70 +70,53 @@ export class Client<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>> im
   /** @internal Use `connect()`. Every option is checked before a socket is opened. */
   static async open<T>(adapter: SocketAdapter, options: ClientOptions<T>): Promise<Client<T>> {
     const settings = resolveClientOptions(options, adapter);
-    const timeoutMs = settings.connectTimeoutMs;
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new ConnectTimeoutError(timeoutMs)), timeoutMs);
-    let connection: Connection<T> | undefined;
-    try {
-      await adapter.connect(
-        {
-          host: settings.host,
-          port: settings.port,
-          ...(settings.path !== undefined ? { path: settings.path } : {}),
-          signal: controller.signal,
-        },
-        (socket) => {
-          connection = new Connection<T>({
-            id: 0,
-            role: "client",
-            socket,
-            adapter,
-            options: settings.connection,
-            codec: settings.codec as Codec<T>,
-            ...(settings.app !== undefined ? { hello: { app: settings.app } } : {}),
-          });
-          return connection.handlers;
-        },
-      );
-    } catch (error) {
-      if (controller.signal.aborted) throw new ConnectTimeoutError(timeoutMs);
-      throw toFramewireError(error);
-    } finally {
-      clearTimeout(timer);
+    const policy = settings.reconnect;
+    const first = new AbortController();
+    if (policy === undefined || !policy.retryFirstConnect) {
+      return new Client<T>(adapter, settings, await dial<T>(adapter, settings, settings.connectTimeoutMs, first.signal));
     }
-    const opened = connection as Connection<T>;
-    try {
-      await opened.ready;
-    } catch (error) {
-      opened.destroy();
-      await opened.closed();
-      throw error;
+    // retryFirstConnect: the first connect() waits through the backoff too.
+    const backoff = new Backoff(policy);
+    for (;;) {
+      try {
+        return new Client<T>(adapter, settings, await dial<T>(adapter, settings, policy.connectTimeoutMs, first.signal), backoff);
+      } catch (error) {
+        const failure = error instanceof FramewireError ? error : new ConnectionClosedError(String(error));
+        if (!shouldRedial(failure)) throw failure;
+        const delay = backoff.next();
+        if (delay === undefined) throw new ReconnectFailedError(backoff.attempt, failure);
+        await new Promise<void>((resolve) => setTimeout(resolve, delay));
+      }
     }
-    return new Client(adapter, opened);
   }
 
-  private constructor(adapter: SocketAdapter, connection: Connection<T>) {
+  private constructor(adapter: SocketAdapter, settings: ClientSettings, connection: Connection<T>, backoff?: Backoff) {
     super();
     this.adapter = adapter;
+    this.#settings = settings;
+    this.#codec = settings.codec as Codec<T>;
+    this.#backoff = settings.reconnect === undefined ? undefined : (backoff ?? new Backoff(settings.reconnect));
+    this.#backoff?.reset();
+    this.#offline = settings.offline === undefined ? undefined : new OfflineQueue(settings.offline);
+    this.#changed = new Promise((resolve) => (this.#signalChange = resolve));
+    this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#connection = connection;
-    for (const event of FORWARDED) {
-      connection.on(event, ((...args: never[]) => {
-        (this.emit as (event: string, ...rest: never[]) => boolean)(event, ...args);
-      }) as ConnectionEvents<T>[typeof event]);
-    }
+    this.#adopt(connection);
   }
 
-  /** The connection in use. */
+  /** The connection in use (the last one while disconnected). */
   get connection(): Connection<T> {
     return this.#connection;
   }
 
-  get state(): ConnectionState {
-    return this.#connection.state;
+  /** See {@link ClientState}. */
+  get state(): ClientState {
+    return this.#state;
   }
 
+  /** Bytes not yet handed to the kernel: the connection's, plus the offline queue's. */
   get bufferedAmount(): number {
-    return this.#connection.bufferedAmount;
+    return (this.#state === "open" ? this.#connection.bufferedAmount : 0) + (this.#offline?.bytes ?? 0);
   }
 
   get sessionId(): string {
@@ -171,14 +135,46 @@ export class Client<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>> im
     return this.#connection.remotePort;
   }
 
-  /** See {@link Connection.send}. */
+  /**
+   * See {@link Connection.send}. While a reconnecting client has no connection (or still sends
+   * what waited), the message goes to the offline queue: `"queued"`, `"backpressure"` past
+   * `highWaterMark`, `"dropped"` at its bound (or it throws `QueueFullError` with `overflow:
+   * "error"`); with `offline: false` it is `"offline"`. After close: `"closed"`.
+   */
   send(message: T): SendStatus {
-    return this.#connection.send(message);
+    const offline = this.#offline;
+    if (this.#state === "open" && (offline === undefined || offline.length === 0)) return this.#connection.send(message);
+    if (this.#closeRequested || this.#state === "closed" || this.#state === "closing") return "closed";
+    if (offline === undefined) return "offline";
+    const payload = this.#codec === (bufferCodec as Codec<unknown>) && message instanceof Uint8Array ? message : encodeWith(this.#codec, message);
+    const maxFrame = this.#settings.connection.maxFrameSize;
+    if (payload.length > maxFrame) throw new FrameTooLargeError(payload.length, maxFrame);
+    const now = performance.now();
+    this.#expireOffline(now);
+    const status = offline.push(payload, now);
+    if (offline.evictedMessages > 0) this.#reportOfflineDrop(offline.evictedMessages, offline.evictedBytes, "overflow");
+    if (status === "dropped") {
+      this.#offlineDrops++;
+      return "dropped";
+    }
+    this.#armOfflineTimer();
+    return offline.bytes >= this.#settings.connection.highWaterMark ? "backpressure" : "queued";
   }
 
-  /** See {@link Connection.drained}. */
-  drained(): Promise<void> {
-    return this.#connection.drained();
+  /** Resolves once everything queued (offline queue included) is below `highWaterMark`; rejects when the client closes first. */
+  async drained(): Promise<void> {
+    for (;;) {
+      if (this.#state === "closed" || this.#closeRequested) throw new ConnectionClosedError();
+      if (this.#state === "open" && (this.#offline?.length ?? 0) === 0) {
+        try {
+          return await this.#connection.drained();
+        } catch (error) {
+          if (this.#backoff === undefined || this.#closeRequested) throw error;
+          // The connection went away: wait for the next one.
+        }
+      }
+      await this.#changed;
+    }
   }
 
   pause(): void {
@@ -189,56 +185,332 @@ export class Client<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>> im
     this.#connection.resume();
   }
 
-  /** Closes in order (GOAWAY, flush, FIN). See {@link Connection.close}. */
+  /**
+   * Closes in order (GOAWAY, flush, FIN; see {@link Connection.close}). During a backoff wait, a
+   * dial or a handshake it ends the reconnect loop at once; `closed()` then resolves.
+   */
   close(code?: AnyCode, reason?: string): Promise<CloseInfo> {
-    return this.#connection.close(code, reason);
+    if (this.#state === "closed" || this.#closeRequested) return this.#closed;
+    if (this.#state === "open" || this.#state === "closing") {
+      // First: it checks code and reason, and throws before anything changes.
+      void this.#connection.close(code, reason);
+      this.#closeRequested = true;
+      this.#setState("closing");
+    } else {
+      this.#closeRequested = true;
+      this.#stopLoop();
+      this.#finish({ code: CloseCode.NORMAL, reason: "closed while reconnecting", remote: false });
+    }
+    return this.#closed;
   }
 
   destroy(): void {
-    this.#connection.destroy();
+    if (this.#state === "closed") return;
+    this.#closeRequested = true;
+    if (this.#state === "open" || this.#state === "closing") {
+      this.#connection.destroy();
+      return;
+    }
+    this.#stopLoop();
+    this.#finish({ code: CloseCode.NORMAL, reason: "destroyed", remote: false });
   }
 
+  /** Resolves once the client is closed for good (after any reconnects), with the last close info. */
   closed(): Promise<CloseInfo> {
-    return this.#connection.closed();
+    return this.#closed;
   }
 
-  stats(): ConnectionStats {
-    return this.#connection.stats();
+  stats(): ClientStats {
+    const s = this.#connection.stats();
+    return {
+      ...s,
+      bufferedAmount: this.bufferedAmount,
+      drops: s.drops + this.#offlineDrops,
+      offlineQueued: this.#offline?.length ?? 0,
+      offlineQueuedBytes: this.#offline?.bytes ?? 0,
+      reconnects: this.#reconnects,
+    };
   }
 
-  /** See {@link Connection.messages}. */
+  /** The lifecycle from now on (see {@link ClientStatus}); ends after `closed`. */
+  status(): AsyncIterableIterator<ClientStatusEntry> {
+    return this.#status.iterate();
+  }
+
+  /** See {@link Connection.messages}. With reconnect, one iterator runs across every connection. */
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {
-    return this.#connection.messages();
+    return this.messages();
   }
 
-  /** See {@link Connection.messages}. */
-  messages(options?: MessagesOptions): AsyncIterableIterator<T> {
-    return this.#connection.messages(options);
+  /** See {@link Connection.messages}. With reconnect, one iterator runs across every connection. */
+  messages(options: MessagesOptions = {}): AsyncIterableIterator<T> {
+    if (this.#backoff === undefined) return this.#connection.messages(options);
+    if (this.listenersOf("message") !== undefined) throw new InvalidUseError("cannot iterate a client that has message listeners");
+    if (this.#iterating) throw new InvalidUseError("the client is already being iterated");
+    plainObject("messages options", options);
+    rejectUnknownKeys(options, MESSAGES_KEYS, "messages");
+    return this.#iterateAcross(boolean("keepOpen", options.keepOpen, false));
   }
 
   /** @throws InvalidUseError when adding a `message` listener while the client is being iterated. */
-  override on<K extends keyof ConnectionEvents<T>>(event: K, listener: ConnectionEvents<T>[K]): this {
-    if (event === "message" && this.#connection.iterating) throw new InvalidUseError("cannot add a message listener while the client is being iterated");
+  override on<K extends keyof ClientEvents<T>>(event: K, listener: ClientEvents<T>[K]): this {
+    if (event === "message" && (this.#iterating || this.#connection.iterating)) throw new InvalidUseError("cannot add a message listener while the client is being iterated");
     return super.on(event, listener);
   }
 
   /** A listener on the client rejected: the connection closes as for a throw (not after `error`/`close`). */
-  protected override listenerRejected(event: keyof ConnectionEvents<T>, error: unknown): void {
-    if (event === "error" || event === "close") return;
+  protected override listenerRejected(event: keyof ClientEvents<T>, error: unknown): void {
+    if (event === "error" || event === "close" || event === "closed" || event === "disconnected") return;
     this.#connection.fail(new HandlerError(`${String(event)} listener`, error));
   }
 
-  protected override listenersChanged(event: keyof ConnectionEvents<T>): void {
+  protected override listenersChanged(event: keyof ClientEvents<T>): void {
     if (event !== "message") return;
     // Nothing attached while nobody listens (iteration then sees the messages); one listener is
     // attached as is, so messages reach it without an extra hop; several share the forwarder.
     const listeners = this.listenersOf("message");
-    const wanted = listeners === undefined ? undefined : listeners.length === 1 ? listeners[0] : this.#forwardMessage;
+    const wanted = listeners === undefined ? undefined : listeners.length === 1 ? (listeners[0] as (message: T) => void) : this.#forwardMessage;
     const attached = this.#attachedMessageListener;
     if (wanted === attached) return;
     this.#attachedMessageListener = wanted;
     // Attach before detaching: the connection hands queued messages to its first listener.
     if (wanted !== undefined) this.#connection.on("message", wanted);
     if (attached !== undefined) this.#connection.off("message", attached);
+  }
+
+  // ───────────────────────── lifecycle ─────────────────────────
+
+  /** Takes a freshly opened connection: events, the message listener, what waited offline. */
+  #adopt(connection: Connection<T>): void {
+    this.#connection = connection;
+    for (const event of FORWARDED) {
+      connection.on(event, ((...args: never[]) => {
+        (this.emit as (event: string, ...rest: never[]) => boolean)(event, ...args);
+      }) as ConnectionEvents<T>[typeof event]);
+    }
+    connection.on("drain", () => {
+      if (this.#sendOffline()) this.emit("drain");
+    });
+    connection.on("close", (info) => this.#onConnectionClose(connection, info));
+    const listener = this.#attachedMessageListener;
+    if (listener !== undefined) connection.on("message", listener);
+    this.#setState("open");
+    this.#sendOffline();
+  }
+
+  #onConnectionClose(connection: Connection<T>, info: CloseInfo): void {
+    if (connection !== this.#connection || this.#state === "closed") return;
+    if (info.error?.code === ErrorCode.HEARTBEAT_TIMEOUT) {
+      const silentMs = (info.error as FramewireError & { silentMs?: number }).silentMs ?? 0;
+      this.#publish({ type: "stale", silentMs }, () => this.emit("stale", { silentMs }));
+    }
+    if (this.#closeRequested || this.#backoff === undefined || !shouldRedial(info.error)) {
+      this.#finish(info);
+      return;
+    }
+    this.#setState("disconnected");
+    this.#publish({ type: "disconnected", info }, () => this.emit("disconnected", info));
+    void this.#redial();
+  }
+
+  /** The dial loop: one at a time, ended by close() or a refusal that would repeat. */
+  async #redial(): Promise<void> {
+    const backoff = this.#backoff as Backoff;
+    const policy = this.#settings.reconnect;
+    if (policy === undefined) return;
+    const abort = new AbortController();
+    this.#abort = abort;
+    let lastError: FramewireError | undefined;
+    for (;;) {
+      let delay: number | undefined;
+      try {
+        delay = backoff.next();
+      } catch (error) {
+        // A user delay function that threw or returned nonsense.
+        this.#finish(this.#failure(error instanceof FramewireError ? error : new HandlerError("reconnect.delay", error)));
+        return;
+      }
+      if (delay === undefined) {
+        this.#finish(this.#failure(new ReconnectFailedError(backoff.attempt, lastError)));
+        return;
+      }
+      const attempt = backoff.attempt;
+      this.#setState("disconnected");
+      this.#publish({ type: "reconnecting", attempt, delayMs: delay }, () => this.emit("reconnecting", { attempt, delayMs: delay }));
+      await new Promise<void>((resolve) => {
+        this.#wakeWait = resolve;
+        this.#waitTimer = setTimeout(resolve, delay);
+      });
+      this.#waitTimer = this.#wakeWait = undefined;
+      if (abort.signal.aborted || this.#closeRequested) return;
+      this.#setState("connecting");
+      this.#publish({ type: "connecting", attempt }, () => this.emit("connecting", { attempt }));
+      let connection: Connection<T>;
+      try {
+        connection = await dial<T>(this.adapter, this.#settings, policy.connectTimeoutMs, abort.signal);
+      } catch (error) {
+        if (abort.signal.aborted || this.#closeRequested) return;
+        lastError = error instanceof FramewireError ? error : new ConnectionClosedError(String(error));
+        if (!shouldRedial(lastError)) {
+          this.#finish(this.#failure(lastError));
+          return;
+        }
+        continue;
+      }
+      if (this.#closeRequested) {
+        connection.destroy();
+        return;
+      }
+      this.#abort = undefined;
+      backoff.reset();
+      this.#reconnects++;
+      this.#adopt(connection);
+      const sessionId = connection.sessionId;
+      this.#publish({ type: "connected", sessionId }, () => this.emit("connected", { sessionId }));
+      this.#publish({ type: "reconnected", attempt, sessionId }, () => this.emit("reconnected", { attempt, sessionId }));
+      return;
+    }
+  }
+
+  #failure(error: FramewireError): CloseInfo {
+    return { code: error.code, reason: error.message, remote: false, error };
+  }
+
+  /** close() while reconnecting: end the wait or the dial at once. */
+  #stopLoop(): void {
+    this.#abort?.abort(new ConnectionClosedError("the client was closed"));
+    this.#abort = undefined;
+    if (this.#waitTimer !== undefined) clearTimeout(this.#waitTimer);
+    this.#wakeWait?.();
+  }
+
+  /** The client is done: report what never left, emit `closed`/`close`, resolve `closed()`. */
+  #finish(info: CloseInfo): void {
+    if (this.#state === "closed") return;
+    this.#setState("closed");
+    if (this.#offlineTimer !== undefined) clearTimeout(this.#offlineTimer);
+    const left = this.#offline?.clear();
+    if (left !== undefined && left.messages > 0) this.#safeEmit(() => this.emit("undelivered", left));
+    this.#publish({ type: "closed", info }, () => this.emit("closed", info));
+    this.#safeEmit(() => this.emit("close", info));
+    this.#resolveClosed(info);
+  }
+
+  #setState(state: ClientState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.#signalChange();
+    this.#changed = new Promise((resolve) => (this.#signalChange = resolve));
+  }
+
+  #publish(status: Parameters<StatusStreams["publish"]>[0], emit: () => void): void {
+    this.#status.publish(status);
+    this.#safeEmit(emit);
+  }
+
+  /** Lifecycle listeners may throw: that must not stop the lifecycle (it is reported as an `error`). */
+  #safeEmit(emit: () => void): void {
+    try {
+      emit();
+    } catch (error) {
+      try {
+        this.emit("error", new HandlerError("client status listener", error));
+      } catch {
+        // An error listener that throws has nowhere better to go.
+      }
+    }
+  }
+
+  // ───────────────────────── offline queue ─────────────────────────
+
+  /** Hands what waited to the open connection, in order, until it pushes back. True when all went. */
+  #sendOffline(): boolean {
+    const offline = this.#offline;
+    if (offline === undefined || offline.length === 0) return true;
+    if (this.#state !== "open") return false;
+    this.#expireOffline(performance.now());
+    const connection = this.#connection;
+    while (offline.length > 0) {
+      const payload = offline.peek() as Uint8Array;
+      let status: SendStatus;
+      try {
+        status = connection.sendEncoded(payload);
+      } catch (error) {
+        if (error instanceof FrameTooLargeError) {
+          // The new peer accepts less than the message: it can never go.
+          offline.shift();
+          this.#reportOfflineDrop(1, payload.length, "overflow");
+          continue;
+        }
+        return false; // QueueFullError: wait for drain
+      }
+      if (status === "closed") return false;
+      offline.shift();
+      if (status === "backpressure") break;
+    }
+    if (offline.length === 0) {
+      if (this.#offlineTimer !== undefined) clearTimeout(this.#offlineTimer);
+      this.#offlineTimer = undefined;
+      this.#signalChange();
+      this.#changed = new Promise((resolve) => (this.#signalChange = resolve));
+      return true;
+    }
+    return false;
+  }
+
+  #expireOffline(now: number): void {
+    const offline = this.#offline;
+    if (offline === undefined || offline.length === 0) return;
+    const expired = offline.expire(now);
+    if (expired.messages > 0) this.#reportOfflineDrop(expired.messages, expired.bytes, "expired");
+  }
+
+  #armOfflineTimer(): void {
+    const offline = this.#offline;
+    if (offline === undefined || this.#offlineTimer !== undefined) return;
+    const due = offline.nextExpiry();
+    if (due === undefined) return;
+    this.#offlineTimer = setTimeout(
+      () => {
+        this.#offlineTimer = undefined;
+        this.#expireOffline(performance.now());
+        this.#armOfflineTimer();
+      },
+      Math.max(0, Math.ceil(due - performance.now())),
+    );
+  }
+
+  #reportOfflineDrop(messages: number, bytes: number, reason: "overflow" | "expired"): void {
+    this.#offlineDrops += messages;
+    this.#safeEmit(() => this.emit("drop", { messages, bytes, reason }));
+  }
+
+  // ───────────────────────── iteration ─────────────────────────
+
+  async *#iterateAcross(keepOpen: boolean): AsyncGenerator<T, void, undefined> {
+    this.#iterating = true;
+    let finished = false;
+    try {
+      for (;;) {
+        while (this.#state !== "open" && this.#state !== "closed") await this.#changed;
+        if (this.#state === "closed") {
+          finished = true;
+          const error = (await this.#closed).error;
+          if (error !== undefined && !this.#closeRequested) throw error;
+          return;
+        }
+        const connection = this.#connection;
+        try {
+          for await (const message of connection.messages({ keepOpen: true })) yield message;
+        } catch (error) {
+          // Its connection failed: the loop redials, or the client is closed (handled above).
+          if (!(error instanceof FramewireError)) throw error;
+        }
+        if (connection === this.#connection && this.#state === ("open" as ClientState)) await this.#changed;
+      }
+    } finally {
+      this.#iterating = false;
+      if (!finished && !keepOpen && this.#state !== "closed") void this.close();
+    }
   }
 }

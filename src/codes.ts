@@ -46,6 +46,8 @@ export const ErrorCode = {
   INVALID_OPTION: "FW_INVALID_OPTION",
   /** An API used in a way that cannot work, e.g. iterating a connection that also has `message` listeners. */
   INVALID_USE: "FW_INVALID_USE",
+  /** A reconnecting client used up `reconnect.maxAttempts`; the last attempt's error is the `cause`. */
+  RECONNECT_FAILED: "FW_RECONNECT_FAILED",
   /** The peer closed with an error code of its own; the code is the error's `peerCode`. */
   PEER_ERROR: "FW_PEER_ERROR",
 } as const;

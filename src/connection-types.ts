@@ -1,6 +1,7 @@
 /** The public shapes of a connection: what `send()` answers, its events, stats and close info. */
 import type { AnyCode } from "./codes.ts";
 import type { FramewireError } from "./errors.ts";
+import type { Undelivered } from "./flow/undelivered.ts";
 import type { Reason } from "./protocol/wire.ts";
 
 /** What `send()` did with a message. Only `"queued"` and `"backpressure"` mean it will be sent. */
@@ -12,7 +13,9 @@ export type SendStatus =
   /** Not queued: the queue was full and the overflow policy is `"drop-newest"` (or nothing could be evicted). */
   | "dropped"
   /** Not queued: the connection is closing or closed. */
-  | "closed";
+  | "closed"
+  /** Not queued: a reconnecting client has no connection and its offline queue is off (`offline: false`). */
+  | "offline";
 
 /** `"handshaking"` (framewire, before WELCOME), `"open"`, `"closing"` (GOAWAY/FIN under way) or `"closed"`. */
 export type ConnectionState = "handshaking" | "open" | "closing" | "closed";
@@ -52,6 +55,8 @@ export interface ConnectionStats {
   inboundQueuedBytes: number;
   /** Messages not sent because of the overflow policy (dropped or evicted). */
   drops: number;
+  /** Messages that were queued when the connection closed and never reached the kernel (see the `undelivered` event). */
+  undelivered: number;
   /** Last measured round-trip time (framewire heartbeat), ms; undefined before the first PONG. */
   rttMs: number | undefined;
   /** Smoothed round-trip time (EWMA, 1/8 gain), ms. */
@@ -80,8 +85,17 @@ export type ConnectionEvents<T> = {
   message: (message: T) => void;
   /** `bufferedAmount` fell below `highWaterMark` after a send returned `"backpressure"`. */
   drain: () => void;
-  /** `drop-oldest` evicted queued messages to make room. */
-  drop: (info: { messages: number; bytes: number }) => void;
+  /**
+   * Queued messages were let go: `drop-oldest` evicted them to make room (`reason` absent or
+   * `"overflow"`), or they waited in a client's offline queue past `offline.ttlMs` (`"expired"`).
+   */
+  drop: (info: { messages: number; bytes: number; reason?: "overflow" | "expired" }) => void;
+  /**
+   * The connection closed with messages still queued that never reached the kernel (an abrupt
+   * close: a reset, `destroy()`, a timeout). Emitted once, just before `close`. Messages the
+   * kernel had taken are not counted: without resumable sessions their fate is unknown.
+   */
+  undelivered: (info: Undelivered) => void;
   /** The peer sent GOAWAY: it will send nothing more; this side flushes and closes. */
   goaway: (reason: Reason) => void;
   /** The peer half-closed (FIN). With `allowHalfOpen` (raw mode) this side may still send until `close()`. */

@@ -24,6 +24,7 @@ import {
 import { InboundQueue } from "./flow/inbound-queue.ts";
 import { OutboundQueue } from "./flow/outbound-queue.ts";
 import { ReadTurn, type ReadTurnHost } from "./flow/read-turn.ts";
+import { countUndelivered } from "./flow/undelivered.ts";
 import { type FrameDecoder, type Framer, LengthPrefixedDecoder, LengthPrefixedFramer } from "./framing/index.ts";
 import { Handshake, type HandshakeHost, type Negotiated, type ServerHandshake as ServerHandshakeOf } from "./handshake.ts";
 import { Heartbeat, type HeartbeatHost } from "./heartbeat.ts";
@@ -44,6 +45,9 @@ export interface ConnectionOwner {
   errored(connection: Connection<unknown>, error: FramewireError): void;
   closed(connection: Connection<unknown>, info: CloseInfo): void;
 }
+
+/** What a connection's `send()` can answer (`"offline"` is a reconnecting client's). */
+export type ConnectionSendStatus = Exclude<SendStatus, "offline">;
 
 /** Stands in for a settled promise's resolvers, so theirs can be let go. */
 const SETTLED = (): void => {};
@@ -152,6 +156,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #framesOut = 0;
   #bytesIn = 0;
   #drops = 0;
+  #undelivered = 0;
 
   readonly #port: SocketHandlers & HeartbeatHost & ReadTurnHost & HandshakeHost;
 
@@ -345,14 +350,14 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
    * peer's `maxFrameSize`; QueueFullError when the queue is full and `overflow` is `"error"`.
    * Nothing is queued (and nothing evicted) when it throws, and the connection stays open.
    */
-  send(message: T): SendStatus {
+  send(message: T): ConnectionSendStatus {
     if (this.#identityCodec && message instanceof Uint8Array) return this.sendEncoded(message);
     if (this.#state !== "open") return "closed";
     return this.sendEncoded(encodeWith(this.#codec, message));
   }
 
   /** @internal Queues an already encoded payload (used by `Server.broadcast`). */
-  sendEncoded(payload: Uint8Array): SendStatus {
+  sendEncoded(payload: Uint8Array): ConnectionSendStatus {
     if (this.#state !== "open") return "closed";
     if (payload.length > this.#peerMaxFrame) throw new FrameTooLargeError(payload.length, this.#peerMaxFrame);
     const queue = this.#queue;
@@ -384,7 +389,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       queue.flush(this.#socket);
     }
     this.#scheduleFlush();
-    let status: SendStatus = "queued";
+    let status: ConnectionSendStatus = "queued";
     if (queue.bufferedAmount >= this.#options.highWaterMark) {
       this.#wantDrain = true;
       status = "backpressure";
@@ -473,6 +478,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       inboundQueued: this.#inbound.length,
       inboundQueuedBytes: this.#inbound.bytes,
       drops: this.#drops,
+      undelivered: this.#undelivered,
       rttMs: this.#heartbeat?.rttMs,
       srttMs: this.#heartbeat?.srttMs,
     };
@@ -980,10 +986,20 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     }
     const info = this.#closeInfo;
     if (previous === "handshaking") this.#failHandshake(info.error ?? new ConnectionClosedError("closed during the handshake"));
+    const unsent = this.#queue.unsent();
+    const undelivered = unsent.length > 0 ? countUndelivered(unsent, this.#framer, this.#framewire) : undefined;
     this.#queue.clear();
     for (const waiter of this.#drainWaiters.splice(0)) waiter.reject(new ConnectionClosedError());
     // Frames received but not parsed yet (a slow consumer) are still delivered: iteration ends after them.
     if (!this.#decoder.stopped || this.#readFailed) this.#inbound.end(info.error);
+    if (undelivered !== undefined && undelivered.messages > 0) {
+      this.#undelivered += undelivered.messages;
+      try {
+        this.emit("undelivered", undelivered);
+      } catch {
+        // Closed already: a failing listener has nothing left to close.
+      }
+    }
     try {
       this.#owner?.closed(this as Connection<unknown>, info);
       this.emit("close", info);

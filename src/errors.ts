@@ -114,6 +114,17 @@ export class ConnectionClosedError extends FramewireError {
   }
 }
 
+/** A reconnecting client gave up after `attempts` attempts; `cause` is the last one's error. */
+export class ReconnectFailedError extends FramewireError {
+  override readonly name = "ReconnectFailedError";
+  constructor(
+    readonly attempts: number,
+    cause?: FramewireError,
+  ) {
+    super(ErrorCode.RECONNECT_FAILED, `gave up reconnecting after ${attempts} attempts${cause ? `: ${cause.message}` : ""}`, cause ? { cause } : undefined);
+  }
+}
+
 /** `connect()` timed out. */
 export class ConnectTimeoutError extends FramewireError {
   override readonly name = "ConnectTimeoutError";

@@ -14,7 +14,17 @@ export type {
   SocketHandlers,
 } from "./adapter.ts";
 export { type ConnectFunction, createTransport, type ListenFunction, type Transport } from "./api.ts";
-export { Client, type ClientOptions } from "./client.ts";
+export {
+  Client,
+  type ClientEvents,
+  type ClientOptions,
+  type ClientState,
+  type ClientStats,
+  type ClientStatus,
+  type ClientStatusEntry,
+  type ClientStatusEvents,
+  type OfflineOptions,
+} from "./client.ts";
 export {
   bufferCodec,
   type CborLimits,
@@ -46,6 +56,7 @@ export {
   type CloseInfo,
   Connection,
   type ConnectionEvents,
+  type ConnectionSendStatus,
   type ConnectionState,
   type ConnectionStats,
   type MessagesOptions,
@@ -68,10 +79,13 @@ export {
   PeerError,
   ProtocolError,
   QueueFullError,
+  ReconnectFailedError,
   SocketError,
   UnsupportedError,
 } from "./errors.ts";
 export type { OverflowPolicy } from "./flow/outbound-queue.ts";
+export type { Undelivered } from "./flow/undelivered.ts";
+export type { ReconnectOptions } from "./reconnect/backoff.ts";
 export {
   createFramer,
   DecoderBase,

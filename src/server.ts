@@ -1,7 +1,7 @@
 import type { Listener, RawSocket, SocketAdapter } from "./adapter.ts";
 import { type Codec, encodeWith, resolveCodec } from "./codec/index.ts";
 import { isSendableCode, truncateReason } from "./codes.ts";
-import { type CloseInfo, Connection, type ConnectionOwner, type ConnectionStats, type SendStatus, type ServerHandshake } from "./connection.ts";
+import { type CloseInfo, Connection, type ConnectionOwner, type ConnectionSendStatus, type ConnectionStats, type ServerHandshake } from "./connection.ts";
 import { TypedEmitter } from "./emitter.ts";
 import {
   ErrorCode,
@@ -53,7 +53,7 @@ export type ServerEvents<T> = {
   close: () => void;
 };
 
-type Totals = { framesIn: number; framesOut: number; bytesIn: number; bytesOut: number; drops: number };
+type Totals = { framesIn: number; framesOut: number; bytesIn: number; bytesOut: number; drops: number; undelivered: number };
 
 /** A listening framewire server. Create it with `listen()`. */
 export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
@@ -73,7 +73,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
   #nextId = 1;
   #accepted = 0;
   #rejected = 0;
-  readonly #closedTotals: Totals = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, drops: 0 };
+  readonly #closedTotals: Totals = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, drops: 0, undelivered: 0 };
   #closing: Promise<void> | undefined;
 
   /**
@@ -146,7 +146,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     // The filter runs for every connection first: if it throws, nobody got the message yet.
     const targets = filter === undefined ? this.#open.values() : [...this.#open.values()].filter(filter);
     for (const connection of targets) {
-      let status: SendStatus;
+      let status: ConnectionSendStatus;
       try {
         status = connection.sendEncoded(payload);
       } catch (error) {
@@ -179,6 +179,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
       totals.bytesIn += s.bytesIn;
       totals.bytesOut += s.bytesOut;
       totals.drops += s.drops;
+      totals.undelivered += s.undelivered;
       bufferedAmount += s.bufferedAmount;
     }
     return { ...totals, bufferedAmount, connections: this.#open.size, accepted: this.#accepted, rejected: this.#rejected };
@@ -266,6 +267,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     totals.bytesIn += s.bytesIn;
     totals.bytesOut += s.bytesOut;
     totals.drops += s.drops;
+    totals.undelivered += s.undelivered;
     if (!wasOpen && info.error !== undefined) {
       this.#rejected++;
       this.#safeEmit("reject", info.error, { address: connection.remoteAddress, port: connection.remotePort });

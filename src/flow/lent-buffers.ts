@@ -50,6 +50,11 @@ export class LentBuffers {
     return true;
   }
 
+  /** The views still lent, oldest first. */
+  views(): Uint8Array[] {
+    return this.#items.slice(this.#head);
+  }
+
   clear(): void {
     this.#items = [];
     this.#head = 0;

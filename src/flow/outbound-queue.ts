@@ -249,6 +249,23 @@ export class OutboundQueue {
     return this.bytesWritten - this.#lent.bytes;
   }
 
+  /**
+   * What never reached the kernel, oldest first, as byte runs that start at a frame boundary:
+   * the first `skip` bytes of a run did reach it (a partial write). For reporting what a closed
+   * connection could not deliver; read it before `clear()`.
+   */
+  unsent(): { bytes: Uint8Array; skip: number }[] {
+    const runs = this.#lent.views().map((bytes) => ({ bytes, skip: 0 }));
+    const inflight = this.#inflight;
+    const whole = this.#inflightBuffer;
+    if (inflight !== null && whole !== null) {
+      const skip = inflight.byteOffset - whole.byteOffset;
+      runs.push({ bytes: whole.subarray(0, skip + inflight.length), skip });
+    }
+    if (this.#batchLength > 0) runs.push({ bytes: this.#batch.subarray(0, this.#batchLength), skip: 0 });
+    return runs;
+  }
+
   /** Drops everything queued (the connection is gone). */
   clear(): void {
     this.#batch = new Uint8Array(0);

@@ -1,0 +1,129 @@
+/**
+ * `connect()`'s options: the connection's own, where to dial, and what happens between
+ * connections (reconnect policy, offline queue). Every option is checked before a socket opens.
+ */
+import type { SocketAdapter } from "../adapter.ts";
+import type { Codec } from "../codec/index.ts";
+import { InvalidOptionError, UnsupportedError } from "../errors.ts";
+import type { OfflineQueueOptions } from "../flow/offline-queue.ts";
+import type { OverflowPolicy } from "../flow/outbound-queue.ts";
+import { checkHandshakeFields, type ConnectionOptions, MAX_TIMER_MS, type ResolvedConnectionOptions, resolveConnectionOptions } from "../options.ts";
+import { type ReconnectOptions, type ResolvedReconnect, resolveReconnect } from "../reconnect/backoff.ts";
+import { integer, oneOf, plainObject, rejectUnknownKeys, string } from "../validate.ts";
+
+/** Where sends wait while a reconnecting client has no connection. */
+export interface OfflineOptions {
+  /**
+   * Messages held at most.
+   * @default 10000
+   */
+  maxMessages?: number;
+  /**
+   * Encoded payload bytes held at most.
+   * @default 1048576 (1 MiB)
+   */
+  maxBytes?: number;
+  /**
+   * A message older than this is dropped (a `drop` event with `reason: "expired"`); 0: no limit.
+   * @default 0
+   */
+  ttlMs?: number;
+  /**
+   * What `send()` does at the bound, as for the outbound queue.
+   * @default the client's `overflow`
+   */
+  overflow?: OverflowPolicy;
+}
+
+export interface ClientOptions<T = unknown> extends ConnectionOptions<T> {
+  /**
+   * Host to connect to (loopback by default).
+   * @default "127.0.0.1"
+   */
+  host?: string;
+  /** Port to connect to. Required unless `path` is set. */
+  port?: number;
+  /** Connect to a Unix domain socket at this path instead of TCP. */
+  path?: string;
+  /**
+   * Time allowed for the TCP connection to open; `FW_CONNECT_TIMEOUT` after it.
+   * @default 10000
+   */
+  connectTimeoutMs?: number;
+  /** framewire only: your application's version string, sent in HELLO for `verifyHandshake`. */
+  app?: string;
+  /**
+   * Redial after the connection is lost, with backoff (see {@link ReconnectOptions}); `true`
+   * takes every default. The `Client`, its listeners and its iterators stay the same across
+   * reconnects. Off: the client is closed when its connection is.
+   * @default false
+   */
+  reconnect?: boolean | ReconnectOptions;
+  /**
+   * With `reconnect`: while there is no connection, `send()` queues into this bounded queue
+   * (sent in order once reconnected), or with `false` returns `"offline"` at once.
+   * @default { maxMessages: 10000, maxBytes: 1048576, ttlMs: 0, overflow: <overflow> }
+   */
+  offline?: false | OfflineOptions;
+}
+
+const CLIENT_KEYS = ["host", "port", "path", "connectTimeoutMs", "app", "reconnect", "offline"] as const;
+const OFFLINE_KEYS: ReadonlySet<string> = new Set(["maxMessages", "maxBytes", "ttlMs", "overflow"]);
+
+/** Client settings, checked before any socket is opened. */
+export interface ClientSettings {
+  connection: ResolvedConnectionOptions;
+  codec: Codec<unknown>;
+  host: string;
+  port: number;
+  path: string | undefined;
+  connectTimeoutMs: number;
+  app: string | undefined;
+  reconnect: ResolvedReconnect | undefined;
+  /** Undefined: no offline queue (reconnect off, or `offline: false`). */
+  offline: OfflineQueueOptions | undefined;
+}
+
+export function resolveClientOptions(options: ClientOptions<never> | ClientOptions<unknown>, adapter: SocketAdapter): ClientSettings {
+  const { resolved, codec } = resolveConnectionOptions(options, "connect", CLIENT_KEYS);
+  const path = options.path === undefined ? undefined : string("path", options.path, "", true);
+  if (path !== undefined && (options.host !== undefined || options.port !== undefined)) {
+    throw new InvalidOptionError("connect: give either path (a Unix socket) or host/port, not both");
+  }
+  if (path === undefined && options.port === undefined) throw new InvalidOptionError("connect needs a port or a path");
+  if (path !== undefined && !adapter.capabilities.unixSockets) throw new UnsupportedError(`Unix domain sockets are not supported by the ${adapter.name} adapter`);
+  const app = options.app === undefined ? undefined : string("app", options.app, "");
+  if (app !== undefined && resolved.protocol === "raw") throw new InvalidOptionError(`app is sent in the framewire handshake; protocol "raw" has none`);
+  // HELLO carries tags and app and must fit the handshake's frame limit.
+  checkHandshakeFields({ app, tags: resolved.tags }, "the client's tags and app");
+  const connectTimeoutMs = integer("connectTimeoutMs", options.connectTimeoutMs, 10_000, 1, MAX_TIMER_MS);
+  const reconnect = resolveReconnect(options.reconnect, connectTimeoutMs);
+  return {
+    connection: resolved,
+    codec,
+    host: string("host", options.host, "127.0.0.1", true),
+    port: path === undefined ? integer("port", options.port, 0, 1, 65535) : 0,
+    path,
+    connectTimeoutMs,
+    app,
+    reconnect,
+    offline: resolveOffline(options.offline, reconnect !== undefined, resolved.overflow),
+  };
+}
+
+function resolveOffline(value: unknown, reconnect: boolean, overflow: OverflowPolicy): OfflineQueueOptions | undefined {
+  if (value === false) return undefined;
+  if (value !== undefined) {
+    if (!reconnect) throw new InvalidOptionError("offline applies between connections: it needs reconnect");
+    plainObject("offline", value);
+    rejectUnknownKeys(value, OFFLINE_KEYS, "offline");
+  }
+  if (!reconnect) return undefined;
+  const o = (value ?? {}) as OfflineOptions;
+  return {
+    maxMessages: integer("offline.maxMessages", o.maxMessages, 10_000, 1),
+    maxBytes: integer("offline.maxBytes", o.maxBytes, 1024 * 1024, 1),
+    ttlMs: integer("offline.ttlMs", o.ttlMs, 0, 0, MAX_TIMER_MS),
+    overflow: oneOf("offline.overflow", o.overflow, ["error", "drop-newest", "drop-oldest"], overflow),
+  };
+}
