@@ -28,6 +28,8 @@ export type ClientStatus =
   | { type: "reconnected"; attempt: number; sessionId: string }
   /** The heartbeat found the server silent: the connection is being dropped and (with reconnect) redialled. */
   | { type: "stale"; silentMs: number }
+  /** The server no longer had the resumable session this client offered: a new one started (see the `unacknowledged` event). */
+  | { type: "session-expired"; sessionId: string }
   | { type: "closed"; info: CloseInfo };
 
 /** A status as an iterator delivers it: `missed` counts entries dropped before it (consumer too slow). */
@@ -42,6 +44,7 @@ export type ClientStatusEvents = {
   reconnected: (status: { attempt: number; sessionId: string }) => void;
   stale: (status: { silentMs: number }) => void;
   closed: (info: CloseInfo) => void;
+  "session-expired": (status: { sessionId: string }) => void;
 };
 
 /** Entries an iterator keeps for a consumer that is behind. */

@@ -11,7 +11,8 @@ import { dial } from "./client/dial.ts";
 import { type ClientOptions, type ClientSettings, resolveClientOptions } from "./client/options.ts";
 import { type CloseInfo, Connection, type ConnectionEvents, type ConnectionStats, type MessagesOptions, type SendStatus } from "./connection.ts";
 import { TypedEmitter } from "./emitter.ts";
-import { ConnectionClosedError, FrameTooLargeError, FramewireError, HandlerError, InvalidUseError, ReconnectFailedError } from "./errors.ts";
+import { ConnectionClosedError, FrameTooLargeError, FramewireError, HandlerError, InvalidUseError, ReconnectFailedError, SessionExpiredError } from "./errors.ts";
+import { keepsSession, type Session } from "./session/session.ts";
 import { OfflineQueue } from "./flow/offline-queue.ts";
 import { Backoff } from "./reconnect/backoff.ts";
 import { boolean, plainObject, rejectUnknownKeys } from "./validate.ts";
@@ -20,7 +21,14 @@ export type { ClientOptions, OfflineOptions } from "./client/options.ts";
 export type { ClientState, ClientStatus, ClientStatusEntry, ClientStatusEvents } from "./client-status.ts";
 
 /** A client's events: its connection's, plus its lifecycle. */
-export type ClientEvents<T> = ConnectionEvents<T> & ClientStatusEvents;
+export type ClientEvents<T> = ConnectionEvents<T> &
+  ClientStatusEvents & {
+    /**
+     * Resume on: a session ended with messages the server never acknowledged (it expired, or the
+     * client closed for good). They are handed back, decoded, for the application to decide on.
+     */
+    unacknowledged: (info: { messages: T[]; error: FramewireError }) => void;
+  };
 
 /** A client's counters: those of its current (or last) connection, plus the client's own. */
 export interface ClientStats extends ConnectionStats {
@@ -33,6 +41,9 @@ export interface ClientStats extends ConnectionStats {
 }
 
 const MESSAGES_KEYS: ReadonlySet<string> = new Set(["keepOpen"]);
+
+/** A connection that stayed open this long restarts the backoff series when it is lost. */
+const STABLE_AFTER_MS = 1000;
 
 /** Events passed on from each connection as they are (`close` and `message` are the client's own business). */
 const FORWARDED = ["drop", "goaway", "end", "error", "undelivered"] as const;
@@ -53,6 +64,16 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
   #waitTimer: ReturnType<typeof setTimeout> | undefined;
   #wakeWait: (() => void) | undefined;
   #reconnects = 0;
+  /** When the current connection opened (`performance.now()`). */
+  #openedAt = 0;
+  #pastDrops = 0;
+  #pastUndelivered = 0;
+  /** The lost connection whose drops and undelivered are already in the past totals. */
+  #counted: Connection<T> | undefined;
+  /** pause() holds across reconnects. */
+  #paused = false;
+  /** Resume on: the session the connections carry in turn (offered on each redial). */
+  #session: Session | undefined;
   #offlineDrops = 0;
   #iterating = false;
   readonly #status = new StatusStreams();
@@ -101,6 +122,7 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
     this.#changed = new Promise((resolve) => (this.#signalChange = resolve));
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#connection = connection;
+    this.#session = connection.session;
     this.#adopt(connection);
   }
 
@@ -143,12 +165,23 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
    */
   send(message: T): SendStatus {
     const offline = this.#offline;
-    if (this.#state === "open" && (offline === undefined || offline.length === 0)) return this.#connection.send(message);
+    const connection = this.#connection;
+    if (this.#state === "open" && (offline === undefined || offline.length === 0)) {
+      // Between the server's GOAWAY and the socket's close, a reconnecting client queues offline.
+      if (connection.state === "open" || this.#backoff === undefined) return connection.send(message);
+    }
     if (this.#closeRequested || this.#state === "closed" || this.#state === "closing") return "closed";
     if (offline === undefined) return "offline";
-    const payload = this.#codec === (bufferCodec as Codec<unknown>) && message instanceof Uint8Array ? message : encodeWith(this.#codec, message);
+    // A copy: the caller may reuse its array once send() returns, as with a connection.
+    const payload = this.#codec === (bufferCodec as Codec<unknown>) && message instanceof Uint8Array ? message.slice() : encodeWith(this.#codec, message);
     const maxFrame = this.#settings.connection.maxFrameSize;
     if (payload.length > maxFrame) throw new FrameTooLargeError(payload.length, maxFrame);
+    // What the framing would refuse once connected is refused now (raw framers: a delimiter inside, a header too narrow).
+    const framer = this.#settings.connection.framer;
+    if (framer !== undefined && this.#settings.connection.protocol === "raw") {
+      framer.checkPayload?.(payload);
+      framer.encodedLength(payload.length);
+    }
     const now = performance.now();
     this.#expireOffline(now);
     const status = offline.push(payload, now);
@@ -177,11 +210,14 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
     }
   }
 
+  /** Stops reading until `resume()`; it holds for the connections after a reconnect too. */
   pause(): void {
+    this.#paused = true;
     this.#connection.pause();
   }
 
   resume(): void {
+    this.#paused = false;
     this.#connection.resume();
   }
 
@@ -222,10 +258,12 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
 
   stats(): ClientStats {
     const s = this.#connection.stats();
+    const past = this.#counted === this.#connection;
     return {
       ...s,
       bufferedAmount: this.bufferedAmount,
-      drops: s.drops + this.#offlineDrops,
+      drops: (past ? 0 : s.drops) + this.#offlineDrops + this.#pastDrops,
+      undelivered: (past ? 0 : s.undelivered) + this.#pastUndelivered,
       offlineQueued: this.#offline?.length ?? 0,
       offlineQueuedBytes: this.#offline?.bytes ?? 0,
       reconnects: this.#reconnects,
@@ -249,7 +287,10 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
     if (this.#iterating) throw new InvalidUseError("the client is already being iterated");
     plainObject("messages options", options);
     rejectUnknownKeys(options, MESSAGES_KEYS, "messages");
-    return this.#iterateAcross(boolean("keepOpen", options.keepOpen, false));
+    const keepOpen = boolean("keepOpen", options.keepOpen, false);
+    // Claimed now, not when the generator first runs: a listener added meanwhile must be refused.
+    this.#iterating = true;
+    return this.#iterateAcross(keepOpen);
   }
 
   /** @throws InvalidUseError when adding a `message` listener while the client is being iterated. */
@@ -294,6 +335,8 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
     connection.on("close", (info) => this.#onConnectionClose(connection, info));
     const listener = this.#attachedMessageListener;
     if (listener !== undefined) connection.on("message", listener);
+    if (this.#paused) connection.pause();
+    this.#openedAt = performance.now();
     this.#setState("open");
     this.#sendOffline();
   }
@@ -308,9 +351,28 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
       this.#finish(info);
       return;
     }
+    const session = this.#session;
+    if (session !== undefined && !keepsSession(info)) {
+      // Closed in order (or failed): that session is over; the next connection starts a new one.
+      this.#session = undefined;
+      this.#handBack(session, info.error ?? new SessionExpiredError(session.id, `session ${session.id} closed: ${info.code}`));
+    }
+    // The series starts over only after a connection that lasted: a server that accepts and then
+    // drops at once is redialled with growing delays, not hammered at the first one.
+    if (performance.now() - this.#openedAt >= STABLE_AFTER_MS) this.#backoff.reset();
+    this.#uncounted(connection);
     this.#setState("disconnected");
     this.#publish({ type: "disconnected", info }, () => this.emit("disconnected", info));
+    if (this.#closeRequested) return; // a listener closed the client
     void this.#redial();
+  }
+
+  /** A finished connection's counters carry on in the client's. */
+  #uncounted(connection: Connection<T>): void {
+    this.#counted = connection;
+    const s = connection.stats();
+    this.#pastDrops += s.drops;
+    this.#pastUndelivered += s.undelivered;
   }
 
   /** The dial loop: one at a time, ended by close() or a refusal that would repeat. */
@@ -337,6 +399,7 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
       const attempt = backoff.attempt;
       this.#setState("disconnected");
       this.#publish({ type: "reconnecting", attempt, delayMs: delay }, () => this.emit("reconnecting", { attempt, delayMs: delay }));
+      if (abort.signal.aborted || this.#closeRequested) return;
       await new Promise<void>((resolve) => {
         this.#wakeWait = resolve;
         this.#waitTimer = setTimeout(resolve, delay);
@@ -347,7 +410,7 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
       this.#publish({ type: "connecting", attempt }, () => this.emit("connecting", { attempt }));
       let connection: Connection<T>;
       try {
-        connection = await dial<T>(this.adapter, this.#settings, policy.connectTimeoutMs, abort.signal);
+        connection = await dial<T>(this.adapter, this.#settings, policy.connectTimeoutMs, abort.signal, this.#session);
       } catch (error) {
         if (abort.signal.aborted || this.#closeRequested) return;
         lastError = error instanceof FramewireError ? error : new ConnectionClosedError(String(error));
@@ -362,8 +425,14 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
         return;
       }
       this.#abort = undefined;
-      backoff.reset();
       this.#reconnects++;
+      const offered = this.#session;
+      this.#session = connection.session;
+      if (offered !== undefined && offered !== connection.session) {
+        const sessionId = offered.id;
+        this.#publish({ type: "session-expired", sessionId }, () => this.emit("session-expired", { sessionId }));
+        this.#handBack(offered, new SessionExpiredError(sessionId));
+      }
       this.#adopt(connection);
       const sessionId = connection.sessionId;
       this.#publish({ type: "connected", sessionId }, () => this.emit("connected", { sessionId }));
@@ -389,15 +458,35 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
     if (this.#state === "closed") return;
     this.#setState("closed");
     if (this.#offlineTimer !== undefined) clearTimeout(this.#offlineTimer);
+    const session = this.#session;
+    this.#session = undefined;
+    if (session !== undefined) this.#handBack(session, info.error ?? new SessionExpiredError(session.id, `session ${session.id} closed`));
     const left = this.#offline?.clear();
-    if (left !== undefined && left.messages > 0) this.#safeEmit(() => this.emit("undelivered", left));
+    if (left !== undefined && left.messages > 0) {
+      this.#pastUndelivered += left.messages;
+      this.#safeEmit(() => this.emit("undelivered", left));
+    }
     this.#publish({ type: "closed", info }, () => this.emit("closed", info));
     this.#safeEmit(() => this.emit("close", info));
     this.#resolveClosed(info);
   }
 
+  /** A session ended with unacknowledged messages: hand them to the application. */
+  #handBack(session: Session, error: FramewireError): void {
+    if (session.log.unacked === 0) return;
+    const messages: T[] = [];
+    for (const payload of session.log.drain()) {
+      try {
+        messages.push(this.#codec.decode(payload));
+      } catch {
+        // Our own encoding always decodes.
+      }
+    }
+    this.#safeEmit(() => this.emit("unacknowledged", { messages, error }));
+  }
+
   #setState(state: ClientState): void {
-    if (this.#state === state) return;
+    if (this.#state === state || this.#state === "closed") return;
     this.#state = state;
     this.#signalChange();
     this.#changed = new Promise((resolve) => (this.#signalChange = resolve));
@@ -432,20 +521,24 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
     const connection = this.#connection;
     while (offline.length > 0) {
       const payload = offline.peek() as Uint8Array;
+      // Messages already accepted never meet the connection's overflow policy: one that does not
+      // fit waits for room (alone in an empty queue it always fits, or it never will).
+      if (!connection.fits(payload.length)) {
+        connection.requestDrain();
+        return false;
+      }
       let status: SendStatus;
       try {
         status = connection.sendEncoded(payload);
-      } catch (error) {
-        if (error instanceof FrameTooLargeError) {
-          // The new peer accepts less than the message: it can never go.
-          offline.shift();
-          this.#reportOfflineDrop(1, payload.length, "overflow");
-          continue;
-        }
-        return false; // QueueFullError: wait for drain
+      } catch {
+        // The new peer accepts less than the message (or the framing refuses it): it can never go.
+        offline.shift();
+        this.#reportOfflineDrop(1, payload.length, "refused");
+        continue;
       }
       if (status === "closed") return false;
       offline.shift();
+      if (status === "dropped") this.#reportOfflineDrop(1, payload.length, "overflow");
       if (status === "backpressure") break;
     }
     if (offline.length === 0) {
@@ -480,7 +573,7 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
     );
   }
 
-  #reportOfflineDrop(messages: number, bytes: number, reason: "overflow" | "expired"): void {
+  #reportOfflineDrop(messages: number, bytes: number, reason: "overflow" | "expired" | "refused"): void {
     this.#offlineDrops += messages;
     this.#safeEmit(() => this.emit("drop", { messages, bytes, reason }));
   }
@@ -488,7 +581,6 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
   // ───────────────────────── iteration ─────────────────────────
 
   async *#iterateAcross(keepOpen: boolean): AsyncGenerator<T, void, undefined> {
-    this.#iterating = true;
     let finished = false;
     try {
       for (;;) {
@@ -504,7 +596,7 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
           for await (const message of connection.messages({ keepOpen: true })) yield message;
         } catch (error) {
           // Its connection failed: the loop redials, or the client is closed (handled above).
-          if (!(error instanceof FramewireError)) throw error;
+          if (!(error instanceof FramewireError) || error instanceof InvalidUseError) throw error;
         }
         if (connection === this.#connection && this.#state === ("open" as ClientState)) await this.#changed;
       }

@@ -46,6 +46,12 @@ export const ErrorCode = {
   INVALID_OPTION: "FW_INVALID_OPTION",
   /** An API used in a way that cannot work, e.g. iterating a connection that also has `message` listeners. */
   INVALID_USE: "FW_INVALID_USE",
+  /** A resumable session is gone: its time to come back passed, or the server discarded it (restart, bounds). */
+  SESSION_EXPIRED: "FW_SESSION_EXPIRED",
+  /** A HELLO's resume token names a session but does not match it (or claims frames it cannot have). */
+  SESSION_INVALID: "FW_SESSION_INVALID",
+  /** A newer connection took over this connection's resumable session (its client came back on another socket). */
+  SESSION_MOVED: "FW_SESSION_MOVED",
   /** A reconnecting client used up `reconnect.maxAttempts`; the last attempt's error is the `cause`. */
   RECONNECT_FAILED: "FW_RECONNECT_FAILED",
   /** The peer closed with an error code of its own; the code is the error's `peerCode`. */

@@ -87,9 +87,10 @@ export type ConnectionEvents<T> = {
   drain: () => void;
   /**
    * Queued messages were let go: `drop-oldest` evicted them to make room (`reason` absent or
-   * `"overflow"`), or they waited in a client's offline queue past `offline.ttlMs` (`"expired"`).
+   * `"overflow"`), they waited in a client's offline queue past `offline.ttlMs` (`"expired"`),
+   * or the server the client reconnected to cannot take them (`"refused"`: above its `maxFrameSize`).
    */
-  drop: (info: { messages: number; bytes: number; reason?: "overflow" | "expired" }) => void;
+  drop: (info: { messages: number; bytes: number; reason?: "overflow" | "expired" | "refused" }) => void;
   /**
    * The connection closed with messages still queued that never reached the kernel (an abrupt
    * close: a reset, `destroy()`, a timeout). Emitted once, just before `close`. Messages the

@@ -17,6 +17,7 @@ import {
   MalformedFrameError,
   PeerError,
   ProtocolError,
+  QueueFullError,
   reasonForPeer,
   SocketError,
   toFramewireError,
@@ -26,9 +27,12 @@ import { OutboundQueue } from "./flow/outbound-queue.ts";
 import { ReadTurn, type ReadTurnHost } from "./flow/read-turn.ts";
 import { countUndelivered } from "./flow/undelivered.ts";
 import { type FrameDecoder, type Framer, LengthPrefixedDecoder, LengthPrefixedFramer } from "./framing/index.ts";
-import { Handshake, type HandshakeHost, type Negotiated, type ServerHandshake as ServerHandshakeOf } from "./handshake.ts";
+import { type AgreedSession, Handshake, type HandshakeHost, type Negotiated, type ServerHandshake as ServerHandshakeOf } from "./handshake.ts";
 import { Heartbeat, type HeartbeatHost } from "./heartbeat.ts";
 import type { ResolvedConnectionOptions } from "./options.ts";
+import { decodeAck, encodeAck } from "./protocol/resume.ts";
+import type { ResolvedResume } from "./session/options.ts";
+import type { Session } from "./session/session.ts";
 import { boolean, plainObject, rejectUnknownKeys } from "./validate.ts";
 import { decodeReason, encodeReason, FrameType, MAX_CONTROL_FIELDS, MAX_HANDSHAKE_FIELDS, type Reason } from "./protocol/wire.ts";
 
@@ -138,6 +142,12 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #pongEnd = 0;
   #closeInfo: CloseInfo | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The resumable session this connection carries, when both sides agreed on one. */
+  #session: Session | undefined;
+  #resumed = false;
+  /** An ACK is owed (sent at the end of the chunk being handled). */
+  #ackDue = false;
+  #ackTimer: ReturnType<typeof setTimeout> | undefined;
   /** framewire, while handshaking: the handshake state machine. */
   #handshaker: Handshake<Connection<unknown>> | undefined;
   #heartbeat: Heartbeat | undefined;
@@ -236,6 +246,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     serverHandshake?: ServerHandshake;
     owner?: ConnectionOwner;
     hello?: { app?: string };
+    /** Client, resume on: the bounds, and the session to offer for re-attaching. */
+    resume?: { limits: ResolvedResume; offer: Session | undefined };
   }) {
     super();
     const options = init.options;
@@ -292,7 +304,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       this.#state = "handshaking";
       this.#handshaker = new Handshake<Connection<unknown>>(
         this.#port,
-        { timeoutMs: options.handshakeTimeoutMs, maxFrameSize: options.maxFrameSize, tags: options.tags, app: init.hello?.app },
+        { timeoutMs: options.handshakeTimeoutMs, maxFrameSize: options.maxFrameSize, tags: options.tags, app: init.hello?.app, resume: init.resume },
         this as Connection<unknown>,
         init.serverHandshake,
       );
@@ -310,6 +322,16 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   /** framewire: the peer's tags from HELLO or WELCOME: the peer's word, not checked. */
   get peerTags(): Readonly<Record<string, string>> {
     return this.#peerTags;
+  }
+
+  /** True when this connection continues a resumable session an earlier connection carried (same `sessionId`). */
+  get resumed(): boolean {
+    return this.#resumed;
+  }
+
+  /** @internal The resumable session, if both sides agreed on one. */
+  get session(): Session | undefined {
+    return this.#session;
   }
 
   /** framewire: the negotiated protocol version (0 in raw mode). */
@@ -360,6 +382,14 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   sendEncoded(payload: Uint8Array): ConnectionSendStatus {
     if (this.#state !== "open") return "closed";
     if (payload.length > this.#peerMaxFrame) throw new FrameTooLargeError(payload.length, this.#peerMaxFrame);
+    const session = this.#session;
+    if (session !== undefined && session.log.bytes + payload.length > session.limits.maxUnackedBytes) {
+      // The retransmit log is full: the peer has not acknowledged enough yet.
+      if (this.#options.overflow === "error") throw new QueueFullError(session.log.bytes, session.limits.maxUnackedBytes);
+      this.#drops++;
+      this.#wantDrain = true;
+      return "dropped";
+    }
     const queue = this.#queue;
     /** Where the frame ends in the batch, which is then this long; -1: dropped. */
     let end: number;
@@ -383,6 +413,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       return "dropped";
     }
     this.#framesOut++;
+    if (session !== undefined) session.log.append(payload);
     if (end >= EAGER_WRITE_BYTES && !queue.waitingForDrain) {
       // A long burst in one tick: hand this much to the socket now so the pipe keeps flowing
       // while the caller goes on filling (drain bookkeeping stays with the tick's flush).
@@ -390,7 +421,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     }
     this.#scheduleFlush();
     let status: ConnectionSendStatus = "queued";
-    if (queue.bufferedAmount >= this.#options.highWaterMark) {
+    if (!this.#drainable()) {
       this.#wantDrain = true;
       status = "backpressure";
     }
@@ -399,13 +430,26 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     return status;
   }
 
+  /** @internal A frame with `payloadLength` bytes fits the outbound bound now (or goes alone into an empty queue). */
+  fits(payloadLength: number): boolean {
+    const session = this.#session;
+    if (session !== undefined && session.log.bytes + payloadLength > session.limits.maxUnackedBytes) return false;
+    const buffered = this.#queue.bufferedAmount;
+    return buffered === 0 || buffered + payloadLength + 16 <= this.#options.maxBufferedBytes;
+  }
+
+  /** @internal Emit `drain` once the queue is below `highWaterMark` again, whatever send() answered. */
+  requestDrain(): void {
+    this.#wantDrain = true;
+  }
+
   /**
    * Resolves when `bufferedAmount` is below `highWaterMark` (at once if it is already).
    * Rejects with `ConnectionClosedError` if the connection closes first.
    */
   drained(): Promise<void> {
     if (this.#state === "closed") return Promise.reject(new ConnectionClosedError());
-    if (this.#queue.bufferedAmount < this.#options.highWaterMark) return Promise.resolve();
+    if (this.#drainable()) return Promise.resolve();
     this.#wantDrain = true;
     return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
   }
@@ -566,6 +610,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     // Replies sent while this chunk was handled leave now, inside the adapter's data callback
     // (Bun corks writes there) rather than in a microtask after it: the queued flush then finds
     // nothing to do.
+    if (this.#ackDue) this.#sendAck();
     if (this.#flushScheduled) this.#flushTask();
     if (this.#readTurn.spent()) this.#yieldReadTurn();
   }
@@ -593,6 +638,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     } finally {
       this.#parsing = false;
     }
+    if (this.#ackDue) this.#sendAck();
     if (this.#flushScheduled) this.#flushTask();
     if (this.#decoder.stopped || this.#readFailed) return;
     // Everything held is parsed: what waited for it can happen now.
@@ -631,6 +677,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       if (end > start && bytes[start] === FrameType.DATA) {
         if (this.#checkDataSize && end - start - 1 > this.#options.maxFrameSize) throw this.#dataTooLarge(end - start);
         this.#framesIn++;
+        if (this.#session !== undefined) this.#countReceived(end - start - 1);
         this.#inListener = true;
         const result: unknown = sole(bytes.subarray(start + 1, end) as T);
         this.#inListener = false;
@@ -649,6 +696,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       if (this.#state === "handshaking") throw new ProtocolError("DATA before the handshake completed");
       if (this.#checkDataSize && end - start - 1 > this.#options.maxFrameSize) throw this.#dataTooLarge(end - start);
       this.#framesIn++;
+      if (this.#session !== undefined) this.#countReceived(end - start - 1);
       this.#deliver(bytes.subarray(start + 1, end));
       return;
     }
@@ -745,6 +793,14 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
         this.#pongEnd = queue.bytesWritten + queue.unsentBytes;
         return;
       }
+      case FrameType.ACK: {
+        const session = this.#session;
+        if (session === undefined || this.#state === "handshaking") throw new ProtocolError("ACK without a resumable session");
+        const count = decodeAck(body);
+        if (!session.log.ack(count)) throw new ProtocolError(`ACK for ${count} frames; ${session.log.acked}-${session.log.sent} were possible`);
+        if (this.#wantDrain) this.#flush();
+        return;
+      }
       case FrameType.PONG:
         if (this.#state === "handshaking") throw new ProtocolError("PONG before the handshake completed");
         this.#heartbeat?.onPong(body);
@@ -777,6 +833,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.#sessionId = agreed.session;
     this.#peerTags = agreed.peerTags;
     if (agreed.peerMaxFrame !== undefined) this.#peerMaxFrame = agreed.peerMaxFrame;
+    if (agreed.resume !== undefined) this.#carry(agreed.resume);
     const heartbeatMs = agreed.heartbeatMs;
     this.#state = "open";
     // From now on DATA may be as large as maxFrameSize (control frames keep their own allowance).
@@ -785,6 +842,62 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       this.#heartbeat = new Heartbeat(this.#port, heartbeatMs, this.#options.heartbeatTimeoutMs ?? 2 * heartbeatMs);
     }
     this.#settleHandshake();
+  }
+
+  /**
+   * This connection carries a resumable session: what the peer says it has is acknowledged, and
+   * every later DATA frame is sent again, in order, ahead of anything new (docs/protocol.md §13).
+   */
+  #carry(agreed: AgreedSession): void {
+    const session = agreed.session;
+    if (!session.log.ack(agreed.peerReceived)) {
+      throw new ProtocolError(`the peer says it received ${agreed.peerReceived} frames; ${session.log.acked}-${session.log.sent} were possible`);
+    }
+    session.reattached();
+    this.#session = session;
+    this.#resumed = agreed.resumed;
+    const queue = this.#queue;
+    for (const payload of session.log.after(agreed.peerReceived)) {
+      const at = queue.reserve(5 + payload.length, true);
+      const buffer = queue.buffer;
+      writeU32(buffer, at, payload.length + 1);
+      buffer[at + 4] = FrameType.DATA;
+      buffer.set(payload, at + 5);
+      queue.commit(at + 5 + payload.length);
+    }
+    this.#scheduleFlush();
+  }
+
+  /** A DATA frame of `bytes` was received in the session: acknowledge now, or soon. */
+  #countReceived(bytes: number): void {
+    const session = this.#session as Session;
+    if (session.noteReceived(bytes)) this.#ackDue = true;
+    else if (this.#ackTimer === undefined) this.#ackTimer = setTimeout(this.#ackLater, session.limits.ackDelayMs);
+  }
+
+  readonly #ackLater = (): void => {
+    this.#ackTimer = undefined;
+    if (this.#state === "open" && this.#session?.ackPending === true) {
+      this.#sendAck();
+      this.#scheduleFlush();
+    }
+  };
+
+  /** One cumulative ACK for everything received so far. */
+  #sendAck(): void {
+    this.#ackDue = false;
+    if (this.#ackTimer !== undefined) clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    const session = this.#session;
+    if (session === undefined || this.#state !== "open" || !session.ackPending) return;
+    this.#sendControl(FrameType.ACK, encodeAck(session.takeAck()));
+  }
+
+  /** Below `highWaterMark`, and (resume) the retransmit log below half its bound. */
+  #drainable(): boolean {
+    if (this.#queue.bufferedAmount >= this.#options.highWaterMark) return false;
+    const session = this.#session;
+    return session === undefined || session.log.bytes < session.limits.maxUnackedBytes >>> 1;
   }
 
   #settleHandshake(): void {
@@ -825,7 +938,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #onReleased(bytes: Uint8Array): void {
     const queue = this.#queue;
     queue.released(bytes);
-    if (queue.unsentBytes > 0 || (this.#wantDrain && queue.bufferedAmount < this.#options.highWaterMark)) this.#flush();
+    if (queue.unsentBytes > 0 || (this.#wantDrain && this.#drainable())) this.#flush();
   }
 
   #scheduleFlush(): void {
@@ -846,8 +959,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     if (this.#state === "closed") return;
     const queue = this.#queue;
     if (!queue.flush(this.#socket)) return; // closed: the close callback follows
-    const buffered = queue.bufferedAmount;
-    if (this.#wantDrain && buffered < this.#options.highWaterMark) {
+    if (this.#wantDrain && this.#drainable()) {
       this.#wantDrain = false;
       for (const waiter of this.#drainWaiters.splice(0)) waiter.resolve();
       try {
@@ -906,6 +1018,9 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
 
   /** Starts closing; with `tellPeer`, framewire says why (GOAWAY when open, REJECT from a handshaking server). */
   #startClose(info: CloseInfo, tellPeer: boolean): void {
+    // Resume: before GOAWAY (ours or the answer to the peer's), acknowledge what arrived, so an
+    // orderly close leaves nothing that looks unacknowledged to the other side.
+    if (this.#state === "open" && this.#session?.ackPending === true) this.#sendAck();
     if (this.#state === "closing" || this.#state === "closed") return;
     const wasOpen = this.#state === "open";
     this.#recordClose(info);
@@ -952,6 +1067,13 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     }
     if (this.#endSent || this.#state === "closing") return; // both sides done, or #flush sends FIN once the queue is empty
     const held = this.#readFailed ? 0 : this.#decoder.bufferedBytes;
+    if (held > 0 && this.#session !== undefined && this.#state === "open") {
+      // A resumable session's link was cut mid-frame: the peer sends that frame again on the next connection.
+      this.#stopReading();
+      this.#recordClose({ code: CloseCode.PEER_CLOSED, reason: `the link was cut inside a frame (${held} bytes of it received; it is sent again on resume)`, remote: true });
+      this.#socket.destroy();
+      return;
+    }
     if (held > 0) {
       // A frame was cut short: it can never complete, and dropping it silently would lose it.
       this.#fail(new MalformedFrameError(`the peer closed the stream inside a frame (${held} bytes of it received)`), true);
@@ -986,7 +1108,12 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     }
     const info = this.#closeInfo;
     if (previous === "handshaking") this.#failHandshake(info.error ?? new ConnectionClosedError("closed during the handshake"));
-    const unsent = this.#queue.unsent();
+    if (this.#ackTimer !== undefined) clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    // With a session, what is unacknowledged goes again on the next connection (the log has it),
+    // and frames not parsed yet were not counted: the peer sends them again, so they are dropped here.
+    if (this.#session !== undefined) this.#stopReading();
+    const unsent = this.#session === undefined ? this.#queue.unsent() : [];
     const undelivered = unsent.length > 0 ? countUndelivered(unsent, this.#framer, this.#framewire) : undefined;
     this.#queue.clear();
     for (const waiter of this.#drainWaiters.splice(0)) waiter.reject(new ConnectionClosedError());

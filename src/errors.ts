@@ -125,6 +125,17 @@ export class ReconnectFailedError extends FramewireError {
   }
 }
 
+/** A resumable session ended before the peer acknowledged everything (`sessionId` says which). */
+export class SessionExpiredError extends FramewireError {
+  override readonly name = "SessionExpiredError";
+  constructor(
+    readonly sessionId: string,
+    message = `session ${sessionId} expired`,
+  ) {
+    super(ErrorCode.SESSION_EXPIRED, message);
+  }
+}
+
 /** `connect()` timed out. */
 export class ConnectTimeoutError extends FramewireError {
   override readonly name = "ConnectTimeoutError";

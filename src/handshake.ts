@@ -22,6 +22,9 @@ import {
   PROTOCOL_VERSION_MIN,
   type Reason,
 } from "./protocol/wire.ts";
+import type { ResumeWelcome } from "./protocol/resume.ts";
+import type { ResolvedResume } from "./session/options.ts";
+import { parseToken, Session } from "./session/session.ts";
 
 /** What the server supplies to run the server side of the handshake. */
 export interface ServerHandshake<C> {
@@ -29,7 +32,7 @@ export interface ServerHandshake<C> {
    * `version` is the one chosen from HELLO's range. Returns a WELCOME's fields, or a rejection (`error`: the local detail of a failed verdict,
    * which the peer does not see).
    */
-  accept(hello: Hello, version: number, connection: C): Promise<{ session: string } | (Reason & { error?: FramewireError })>;
+  accept(hello: Hello, version: number, connection: C): Promise<ServerVerdict>;
   heartbeatMs: number;
   tags: Record<string, string>;
   /**
@@ -37,6 +40,20 @@ export interface ServerHandshake<C> {
    * server's `connection` listeners attach before the first message or error.
    */
   opened(connection: C): void;
+}
+
+/** The server's answer to a HELLO. */
+export type ServerVerdict =
+  | { session: string; resume?: { welcome: ResumeWelcome; session: Session; peerReceived: number } }
+  | (Reason & { error?: FramewireError });
+
+/** A resumable session both sides agreed on for this connection. */
+export interface AgreedSession {
+  session: Session;
+  /** This connection continues the session (false: it starts it). */
+  resumed: boolean;
+  /** DATA frames of the session the peer says it has received. */
+  peerReceived: number;
 }
 
 /** What both sides agreed on. */
@@ -48,6 +65,8 @@ export interface Negotiated {
   peerMaxFrame: number | undefined;
   /** Heartbeat interval both sides use (0: off). */
   heartbeatMs: number;
+  /** Resumable sessions, when both sides agreed. */
+  resume?: AgreedSession;
 }
 
 /** What a handshake needs from its connection. */
@@ -74,6 +93,8 @@ export interface HandshakeSettings {
   tags: Record<string, string>;
   /** Client: the application's version string for HELLO. */
   app?: string | undefined;
+  /** Client, resume on: its bounds, and the session to re-attach (if any). */
+  resume?: { limits: ResolvedResume; offer: Session | undefined } | undefined;
 }
 
 export class Handshake<C> {
@@ -107,6 +128,7 @@ export class Handshake<C> {
           ...(settings.app !== undefined ? { app: settings.app } : {}),
           tags: settings.tags,
           maxFrameSize: settings.maxFrameSize,
+          ...(settings.resume !== undefined ? { resume: resumeHello(settings.resume.limits, settings.resume.offer) } : {}),
         }),
       );
     }
@@ -127,6 +149,7 @@ export class Handshake<C> {
         if (welcome.version < PROTOCOL_VERSION_MIN || welcome.version > PROTOCOL_VERSION_MAX) {
           throw new HandshakeError(ErrorCode.VERSION_MISMATCH, `server chose unsupported version ${welcome.version}`);
         }
+        const resume = this.#clientSession(welcome.resume);
         this.#end();
         this.#host.agreed({
           version: welcome.version,
@@ -134,6 +157,7 @@ export class Handshake<C> {
           peerTags: welcome.tags ?? {},
           peerMaxFrame: welcome.maxFrameSize,
           heartbeatMs: welcome.heartbeatMs,
+          ...(resume !== undefined ? { resume } : {}),
         });
         return;
       }
@@ -180,9 +204,24 @@ export class Handshake<C> {
           this.#end();
           host.sendControl(
             FrameType.WELCOME,
-            encodeWelcome({ version, session: verdict.session, tags: server.tags, maxFrameSize: this.#settings.maxFrameSize, heartbeatMs: server.heartbeatMs }),
+            encodeWelcome({
+              version,
+              session: verdict.session,
+              tags: server.tags,
+              maxFrameSize: this.#settings.maxFrameSize,
+              heartbeatMs: server.heartbeatMs,
+              ...(verdict.resume !== undefined ? { resume: verdict.resume.welcome } : {}),
+            }),
           );
-          host.agreed({ version, session: verdict.session, peerTags: hello.tags ?? {}, peerMaxFrame: hello.maxFrameSize, heartbeatMs: server.heartbeatMs });
+          const resume = verdict.resume;
+          host.agreed({
+            version,
+            session: verdict.session,
+            peerTags: hello.tags ?? {},
+            peerMaxFrame: hello.maxFrameSize,
+            heartbeatMs: server.heartbeatMs,
+            ...(resume !== undefined ? { resume: { session: resume.session, resumed: resume.welcome.resumed, peerReceived: resume.peerReceived } } : {}),
+          });
           server.opened(this.#connection);
         } catch (error) {
           // Nothing may escape this callback: it would be an unhandled rejection.
@@ -202,10 +241,32 @@ export class Handshake<C> {
     );
   }
 
+  /** Client: the session WELCOME gives this connection (none when the server does not do resume). */
+  #clientSession(welcome: ResumeWelcome | undefined): AgreedSession | undefined {
+    const asked = this.#settings.resume;
+    if (welcome === undefined) return undefined;
+    if (asked === undefined) throw new ProtocolError("WELCOME offers a resumable session the client did not ask for");
+    const offer = asked.offer;
+    if (welcome.resumed) {
+      if (offer === undefined || welcome.token !== offer.token) throw new ProtocolError("WELCOME resumes a session the client did not offer");
+      offer.peerMaxUnacked = welcome.maxUnackedBytes;
+      return { session: offer, resumed: true, peerReceived: welcome.received };
+    }
+    const parts = parseToken(welcome.token);
+    if (parts === undefined) throw new ProtocolError("WELCOME resume token is not <session>.<secret>");
+    if (welcome.received !== 0) throw new ProtocolError("WELCOME starts a session with frames already received");
+    return { session: new Session(parts.id, parts.secret, asked.limits, welcome.maxUnackedBytes), resumed: false, peerReceived: 0 };
+  }
+
   /** Server side: REJECT with a code the client receives; the connection then closes. */
   refuse(reason: Reason, error: FramewireError = new HandshakeRejectedError(reason.code, reason.reason)): void {
     this.#end();
     this.#host.sendControl(FrameType.REJECT, encodeReason(reason));
     this.#host.refused(reason, error, true);
   }
+}
+
+/** HELLO's resume fields: a new session, or the token and count of the one to re-attach. */
+function resumeHello(limits: ResolvedResume, offer: Session | undefined): { maxUnackedBytes: number; token?: string; received?: number } {
+  return offer === undefined ? { maxUnackedBytes: limits.maxUnackedBytes } : { maxUnackedBytes: limits.maxUnackedBytes, token: offer.token, received: offer.received };
 }

@@ -80,12 +80,14 @@ export {
   ProtocolError,
   QueueFullError,
   ReconnectFailedError,
+  SessionExpiredError,
   SocketError,
   UnsupportedError,
 } from "./errors.ts";
 export type { OverflowPolicy } from "./flow/outbound-queue.ts";
 export type { Undelivered } from "./flow/undelivered.ts";
 export type { ReconnectOptions } from "./reconnect/backoff.ts";
+export type { ResumeOptions, ServerResumeOptions } from "./session/options.ts";
 export {
   createFramer,
   DecoderBase,

@@ -6,6 +6,7 @@ import type { ListenOptions, SocketAdapter } from "./adapter.ts";
 import type { Codec } from "./codec/index.ts";
 import type { AnyCode } from "./codes.ts";
 import { InvalidOptionError, UnsupportedError } from "./errors.ts";
+import { resolveResume, type ResolvedResume, type ServerResumeOptions } from "./session/options.ts";
 import { checkHandshakeFields, type ConnectionOptions, MAX_TIMER_MS, type ResolvedConnectionOptions, resolveConnectionOptions } from "./options.ts";
 import { boolean, integer, optionalFunction, string } from "./validate.ts";
 
@@ -58,6 +59,14 @@ export interface ServerOptions<T = unknown> extends ConnectionOptions<T> {
    * @default 5000
    */
   shutdownTimeoutMs?: number;
+  /**
+   * framewire only: resumable sessions (docs/protocol.md §13). A client that asks gets a session
+   * token; when its connection is lost the session waits (`sessionTtlMs`, bounded in number and
+   * bytes), and a client that comes back with the token continues it: both sides send again
+   * exactly what the other has not acknowledged. `true` takes every default.
+   * @default false
+   */
+  resume?: boolean | ServerResumeOptions;
 }
 
 /** Server-level settings, checked before anything is bound. */
@@ -68,9 +77,10 @@ export interface ServerSettings {
   maxConnections: number;
   shutdownTimeoutMs: number;
   verifyHandshake: ServerOptions<unknown>["verifyHandshake"];
+  resume: ResolvedResume | undefined;
 }
 
-const SERVER_KEYS = ["host", "port", "path", "reusePort", "maxConnections", "verifyHandshake", "shutdownTimeoutMs"] as const;
+const SERVER_KEYS = ["host", "port", "path", "reusePort", "maxConnections", "verifyHandshake", "shutdownTimeoutMs", "resume"] as const;
 
 export function resolveServerOptions(options: ServerOptions<never> | ServerOptions<unknown>, adapter: SocketAdapter): ServerSettings {
   const { resolved, codec } = resolveConnectionOptions(options, "listen", SERVER_KEYS);
@@ -87,6 +97,10 @@ export function resolveServerOptions(options: ServerOptions<never> | ServerOptio
   if (verifyHandshake !== undefined && resolved.protocol === "raw") throw new InvalidOptionError(`verifyHandshake needs the framewire handshake; protocol "raw" has none`);
   // WELCOME carries the tags and must fit the handshake's frame limit.
   checkHandshakeFields({ tags: resolved.tags }, "the server's tags");
+  const resume = resolveResume(options.resume, "listen", resolved.protocol, resolved.overflow);
+  if (resume !== undefined && resume.maxUnackedBytes > resolved.maxBufferedBytes) {
+    throw new InvalidOptionError(`resume.maxUnackedBytes (${resume.maxUnackedBytes}) must not exceed maxBufferedBytes (${resolved.maxBufferedBytes}): what is sent again must fit the queue`);
+  }
   return {
     connection: resolved,
     codec,
@@ -94,5 +108,6 @@ export function resolveServerOptions(options: ServerOptions<never> | ServerOptio
     maxConnections: integer("maxConnections", options.maxConnections, 10_000),
     shutdownTimeoutMs: integer("shutdownTimeoutMs", options.shutdownTimeoutMs, 5_000, 0, MAX_TIMER_MS),
     verifyHandshake,
+    resume,
   };
 }

@@ -3,16 +3,11 @@ import { type Codec, encodeWith, resolveCodec } from "./codec/index.ts";
 import { isSendableCode, truncateReason } from "./codes.ts";
 import { type CloseInfo, Connection, type ConnectionOwner, type ConnectionSendStatus, type ConnectionStats, type ServerHandshake } from "./connection.ts";
 import { TypedEmitter } from "./emitter.ts";
-import {
-  ErrorCode,
-  FrameTooLargeError,
-  type FramewireError,
-  HandlerError,
-  InvalidOptionError,
-  QueueFullError,
-  reasonForPeer,
-  toFramewireError,
-} from "./errors.ts";
+import { ErrorCode } from "./codes.ts";
+import { FrameTooLargeError, FramewireError, HandlerError, InvalidOptionError, QueueFullError, reasonForPeer, SessionExpiredError, toFramewireError } from "./errors.ts";
+import type { ServerVerdict } from "./handshake.ts";
+import { SessionRegistry } from "./session/registry.ts";
+import { keepsSession, type Session } from "./session/session.ts";
 import { MAX_TIMER_MS, type ResolvedConnectionOptions } from "./options.ts";
 import type { Hello, Reason } from "./protocol/wire.ts";
 import { type HandshakeVerdict, resolveServerOptions, type ServerOptions, type ServerSettings } from "./server-options.ts";
@@ -49,6 +44,12 @@ export type ServerEvents<T> = {
   reject: (error: FramewireError, remote: { address: string; port: number }) => void;
   /** An error on one of the connections (the connection emits it too, then closes). */
   error: (error: FramewireError, connection: Connection<T>) => void;
+  /**
+   * A resumable session ended with messages its client never acknowledged: its time to come back
+   * passed (`error` is a `SessionExpiredError`), the server closed, or its connection closed for
+   * good. They are handed back, decoded, so the application decides what to do with them.
+   */
+  unacknowledged: (info: { sessionId: string; messages: T[]; error: FramewireError }) => void;
   /** The server has stopped and every connection is closed. */
   close: () => void;
 };
@@ -64,6 +65,8 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
   readonly #codec: Codec<T>;
   readonly #maxConnections: number;
   readonly #shutdownTimeoutMs: number;
+  /** Resumable sessions (resume on). */
+  readonly #sessions: SessionRegistry<Connection<T>> | undefined;
   readonly #handshake: ServerHandshake;
   /** Every accepted socket's connection, handshaking or open. */
   readonly #all = new Set<Connection<T>>();
@@ -103,6 +106,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     this.#maxConnections = settings.maxConnections;
     this.#shutdownTimeoutMs = settings.shutdownTimeoutMs;
     const verify = settings.verifyHandshake;
+    this.#sessions = settings.resume === undefined ? undefined : new SessionRegistry<Connection<T>>(settings.resume, (session) => this.#handBack(session, new SessionExpiredError(session.id)));
     this.#handshake = {
       heartbeatMs: settings.connection.heartbeatIntervalMs,
       tags: settings.connection.tags,
@@ -195,6 +199,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     clearTimeout(timer);
     for (const connection of this.#all) connection.destroy();
     await Promise.all(all.map((c) => c.closed()));
+    this.#sessions?.closeAll();
     try {
       this.emit("close");
     } catch {
@@ -235,6 +240,8 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
   /** The connection is open: register it and hand it to `connection` listeners. */
   #opened(connection: Connection<T>): void {
     if (connection.state !== "open") return;
+    const session = connection.session;
+    if (session !== undefined) this.#sessions?.attach(session, connection);
     this.#open.set(connection.id, connection);
     try {
       this.emit("connection", connection);
@@ -257,6 +264,16 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
   };
 
   #forget(connection: Connection<T>, info: CloseInfo): void {
+    const session = connection.session;
+    const sessions = this.#sessions;
+    if (session !== undefined && sessions !== undefined) {
+      // A lost link keeps the session for its client to come back; an orderly close or a failure ends it.
+      if (this.#closing === undefined && keepsSession(info)) sessions.detach(session, connection);
+      else {
+        sessions.end(session, connection);
+        this.#handBack(session, info.error ?? new SessionExpiredError(session.id, `session ${session.id} closed: ${info.code}`));
+      }
+    }
     this.#all.delete(connection);
     this.#refusing.delete(connection);
     const wasOpen = this.#open.delete(connection.id);
@@ -280,7 +297,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     hello: Hello,
     version: number,
     connection: Connection<unknown>,
-  ): Promise<{ session: string } | (Reason & { error?: FramewireError })> {
+  ): Promise<ServerVerdict> {
     if (verify !== undefined) {
       let verdict: HandshakeVerdict;
       try {
@@ -307,7 +324,41 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
         return handlerFailure(new InvalidOptionError(`verifyHandshake returned ${typeof verdict}; expected a boolean, undefined or { code, reason }`));
       }
     }
-    return { session: randomSessionId() };
+    const sessions = this.#sessions;
+    const asked = hello.resume;
+    if (sessions === undefined || asked === undefined) return { session: randomSessionId() };
+    const found = sessions.lookup(asked, randomSessionId());
+    if (found.kind === "refused") return { code: ErrorCode.SESSION_INVALID, reason: found.reason };
+    const session = found.session;
+    let peerReceived = 0;
+    if (found.kind === "resume") {
+      // The client came back before its old connection was seen to die: that one stops reading now,
+      // so the count WELCOME gives is final; what it had not parsed is sent again.
+      found.previous?.destroy(new FramewireError(ErrorCode.SESSION_MOVED, "the session continues on a newer connection"));
+      peerReceived = found.peerReceived;
+    }
+    return {
+      session: session.id,
+      resume: {
+        welcome: { token: session.token, resumed: found.kind === "resume", received: session.received, maxUnackedBytes: sessions.limits.maxUnackedBytes },
+        session,
+        peerReceived,
+      },
+    };
+  }
+
+  /** A session ended with unacknowledged messages: hand them to the application. */
+  #handBack(session: Session, error: FramewireError): void {
+    if (session.log.unacked === 0) return;
+    const messages: T[] = [];
+    for (const payload of session.log.drain()) {
+      try {
+        messages.push(this.#codec.decode(payload));
+      } catch {
+        // Our own encoding always decodes; a codec that cannot is the application's to fix.
+      }
+    }
+    this.#safeEmit("unacknowledged", { sessionId: session.id, messages, error });
   }
 
   #safeEmit<K extends keyof ServerEvents<T>>(event: K, ...args: Parameters<ServerEvents<T>[K]>): void {
@@ -332,3 +383,4 @@ function randomSessionId(): string {
   for (const b of bytes) out += b.toString(16).padStart(2, "0");
   return out;
 }
+

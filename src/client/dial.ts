@@ -7,9 +7,11 @@ import type { SocketAdapter } from "../adapter.ts";
 import type { Codec } from "../codec/index.ts";
 import { Connection } from "../connection.ts";
 import { ConnectionClosedError, ConnectTimeoutError, type FramewireError, toFramewireError } from "../errors.ts";
+import type { Session } from "../session/session.ts";
 import type { ClientSettings } from "./options.ts";
 
-export async function dial<T>(adapter: SocketAdapter, settings: ClientSettings, timeoutMs: number, signal: AbortSignal): Promise<Connection<T>> {
+/** `offer`: the resumable session to continue (resume on). */
+export async function dial<T>(adapter: SocketAdapter, settings: ClientSettings, timeoutMs: number, signal: AbortSignal, offer?: Session): Promise<Connection<T>> {
   const aborted = (): FramewireError => toFramewireError(signal.reason ?? new ConnectionClosedError("the client was closed"));
   if (signal.aborted) throw aborted();
   const controller = new AbortController();
@@ -35,6 +37,7 @@ export async function dial<T>(adapter: SocketAdapter, settings: ClientSettings, 
             options: settings.connection,
             codec: settings.codec as Codec<T>,
             ...(settings.app !== undefined ? { hello: { app: settings.app } } : {}),
+            ...(settings.resume !== undefined ? { resume: { limits: settings.resume, offer } } : {}),
           });
           return connection.handlers;
         },

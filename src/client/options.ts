@@ -9,6 +9,7 @@ import type { OfflineQueueOptions } from "../flow/offline-queue.ts";
 import type { OverflowPolicy } from "../flow/outbound-queue.ts";
 import { checkHandshakeFields, type ConnectionOptions, MAX_TIMER_MS, type ResolvedConnectionOptions, resolveConnectionOptions } from "../options.ts";
 import { type ReconnectOptions, type ResolvedReconnect, resolveReconnect } from "../reconnect/backoff.ts";
+import { type ResolvedResume, type ResumeOptions, resolveResume } from "../session/options.ts";
 import { integer, oneOf, plainObject, rejectUnknownKeys, string } from "../validate.ts";
 
 /** Where sends wait while a reconnecting client has no connection. */
@@ -65,9 +66,16 @@ export interface ClientOptions<T = unknown> extends ConnectionOptions<T> {
    * @default { maxMessages: 10000, maxBytes: 1048576, ttlMs: 0, overflow: <overflow> }
    */
   offline?: false | OfflineOptions;
+  /**
+   * Resumable sessions (the server needs `resume` too): across reconnects every message arrives
+   * exactly once, in order, both ways; what the peer has not acknowledged is sent again. Turns
+   * `reconnect` on with its defaults unless it is given. A server without resume leaves it off.
+   * @default false
+   */
+  resume?: boolean | ResumeOptions;
 }
 
-const CLIENT_KEYS = ["host", "port", "path", "connectTimeoutMs", "app", "reconnect", "offline"] as const;
+const CLIENT_KEYS = ["host", "port", "path", "connectTimeoutMs", "app", "reconnect", "offline", "resume"] as const;
 const OFFLINE_KEYS: ReadonlySet<string> = new Set(["maxMessages", "maxBytes", "ttlMs", "overflow"]);
 
 /** Client settings, checked before any socket is opened. */
@@ -82,6 +90,7 @@ export interface ClientSettings {
   reconnect: ResolvedReconnect | undefined;
   /** Undefined: no offline queue (reconnect off, or `offline: false`). */
   offline: OfflineQueueOptions | undefined;
+  resume: ResolvedResume | undefined;
 }
 
 export function resolveClientOptions(options: ClientOptions<never> | ClientOptions<unknown>, adapter: SocketAdapter): ClientSettings {
@@ -97,7 +106,12 @@ export function resolveClientOptions(options: ClientOptions<never> | ClientOptio
   // HELLO carries tags and app and must fit the handshake's frame limit.
   checkHandshakeFields({ app, tags: resolved.tags }, "the client's tags and app");
   const connectTimeoutMs = integer("connectTimeoutMs", options.connectTimeoutMs, 10_000, 1, MAX_TIMER_MS);
-  const reconnect = resolveReconnect(options.reconnect, connectTimeoutMs);
+  const resume = resolveResume(options.resume, "connect", resolved.protocol, resolved.overflow);
+  if (resume !== undefined && options.reconnect === false) throw new InvalidOptionError("resume continues a session after a reconnect: it cannot be combined with reconnect: false");
+  if (resume !== undefined && resume.maxUnackedBytes > resolved.maxBufferedBytes) {
+    throw new InvalidOptionError(`resume.maxUnackedBytes (${resume.maxUnackedBytes}) must not exceed maxBufferedBytes (${resolved.maxBufferedBytes}): what is sent again must fit the queue`);
+  }
+  const reconnect = resolveReconnect(options.reconnect ?? (resume !== undefined ? true : undefined), connectTimeoutMs);
   return {
     connection: resolved,
     codec,
@@ -108,6 +122,7 @@ export function resolveClientOptions(options: ClientOptions<never> | ClientOptio
     app,
     reconnect,
     offline: resolveOffline(options.offline, reconnect !== undefined, resolved.overflow),
+    resume,
   };
 }
 

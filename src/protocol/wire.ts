@@ -5,6 +5,7 @@
 import { decodeUtf8, encodeUtf8 } from "../codec/text.ts";
 import { type AnyCode, codeFromPeer, reasonFromPeer, truncateReason } from "../codes.ts";
 import { ProtocolError } from "../errors.ts";
+import { decodeResumeHello, decodeResumeWelcome, type ResumeHello, type ResumeWelcome } from "./resume.ts";
 
 /** Frame types. 0x0C–0x7F are reserved for future versions, 0x80–0xFF for extensions. */
 export const FrameType = {
@@ -57,6 +58,8 @@ export interface Hello {
   tags?: Record<string, string>;
   /** Largest message payload the client accepts; the server sends nothing larger. */
   maxFrameSize?: number;
+  /** Resumable sessions: present when the client asks for one (docs/protocol.md §13). */
+  resume?: ResumeHello;
 }
 
 export interface Welcome {
@@ -67,6 +70,8 @@ export interface Welcome {
   maxFrameSize: number;
   /** The server's heartbeat interval in ms (0: off); the client adopts it. */
   heartbeatMs: number;
+  /** Resumable sessions: present when HELLO asked and the server has them on. */
+  resume?: ResumeWelcome;
 }
 
 /** REJECT and GOAWAY both carry a reason code and text. */
@@ -78,7 +83,7 @@ export interface Reason {
 }
 
 export function encodeHello(hello: Hello): Uint8Array {
-  const json = encodeUtf8(JSON.stringify({ app: hello.app, tags: hello.tags, maxFrameSize: hello.maxFrameSize }));
+  const json = encodeUtf8(JSON.stringify({ app: hello.app, tags: hello.tags, maxFrameSize: hello.maxFrameSize, resume: hello.resume }));
   const out = new Uint8Array(4 + json.length);
   out[0] = MAGIC_0;
   out[1] = MAGIC_1;
@@ -100,6 +105,7 @@ export function decodeHello(body: Uint8Array): Hello {
   }
   if (fields.maxFrameSize !== undefined) hello.maxFrameSize = frameLimit(fields.maxFrameSize, "HELLO");
   if (fields.tags !== undefined) hello.tags = tags(fields.tags, "HELLO");
+  if (fields.resume !== undefined) hello.resume = decodeResumeHello(fields.resume);
   return hello;
 }
 
@@ -110,6 +116,7 @@ export function encodeWelcome(welcome: Welcome): Uint8Array {
       tags: welcome.tags,
       maxFrameSize: welcome.maxFrameSize,
       heartbeatMs: welcome.heartbeatMs,
+      resume: welcome.resume,
     }),
   );
   const out = new Uint8Array(1 + json.length);
@@ -132,6 +139,7 @@ export function decodeWelcome(body: Uint8Array): Welcome {
     maxFrameSize: frameLimit(fields.maxFrameSize, "WELCOME"),
     heartbeatMs: fields.heartbeatMs,
     ...(fields.tags !== undefined ? { tags: tags(fields.tags, "WELCOME") } : {}),
+    ...(fields.resume !== undefined ? { resume: decodeResumeWelcome(fields.resume) } : {}),
   };
 }
 

@@ -92,7 +92,8 @@ export function resolveReconnect(value: unknown, clientConnectTimeoutMs: number)
       if (o[key] !== undefined) throw new InvalidOptionError(`reconnect.${key} has no effect beside reconnect.delay, which replaces the computed series`);
     }
   }
-  const initialDelayMs = integer("reconnect.initialDelayMs", o.initialDelayMs, 250, 0, MAX_TIMER_MS);
+  // At least 1 ms: a zero base would never grow, a busy redial loop.
+  const initialDelayMs = integer("reconnect.initialDelayMs", o.initialDelayMs, 250, 1, MAX_TIMER_MS);
   const maxDelayMs = integer("reconnect.maxDelayMs", o.maxDelayMs, 30_000, 0, MAX_TIMER_MS);
   if (initialDelayMs > maxDelayMs) {
     const which = o.initialDelayMs === undefined ? ", the default," : "";

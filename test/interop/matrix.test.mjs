@@ -55,3 +55,44 @@ for (const serverRuntime of runtimes) {
     }
   });
 }
+
+/** The fault-injecting proxy (test/fixtures/cut_proxy.py) in front of `port`; resolves with its own port. */
+async function cutProxy(port, cuts) {
+  const child = spawn("python3", [join(here, "../fixtures/cut_proxy.py"), String(port), "--cuts", String(cuts), "--min-bytes", "1000", "--max-bytes", "40000", "--seed", "5", "--lifetime", "80"], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  const deadline = Date.now() + 10_000;
+  while (!out.includes("\n")) {
+    if (Date.now() > deadline) throw new Error("the cut proxy did not start");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { port: Number(out.split("\n")[0].replace("PORT ", "")), cuts: () => (out.match(/^CUT /gm) ?? []).length, child };
+}
+
+for (const serverRuntime of runtimes) {
+  test(`interop, resume: ${serverRuntime} server, bun/node/deno clients, through 8 RST cuts each`, { timeout: 120_000 }, async () => {
+    const server = start(serverRuntime, "server.mjs", ["100"]);
+    try {
+      const ports = await firstLine(server, 15_000);
+      for (const clientRuntime of runtimes) {
+        const proxy = await cutProxy(ports.resume, 8);
+        try {
+          const client = start(clientRuntime, "resume-client.mjs", [String(proxy.port), "20000"]);
+          const code = await client.exited;
+          const verdict = client.out().trim() ? JSON.parse(client.out().trim().split("\n").at(-1)) : { problems: [client.err()] };
+          assert.deepEqual(verdict.problems, [], `${clientRuntime} → ${serverRuntime} (resume)`);
+          assert.equal(verdict.received, 20000, `${clientRuntime} → ${serverRuntime}: every echo`);
+          assert.ok(proxy.cuts() >= 8, `${clientRuntime} → ${serverRuntime}: the proxy cut ${proxy.cuts()} times`);
+          assert.equal(code, 0, `${clientRuntime} resume client exit code; stderr: ${client.err()}`);
+        } finally {
+          proxy.child.kill();
+        }
+      }
+    } finally {
+      server.child.kill();
+      await server.exited;
+    }
+  });
+}

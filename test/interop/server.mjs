@@ -19,8 +19,12 @@ raw.on("connection", (conn) => {
   conn.on("message", (m) => conn.send(m.slice().reverse()));
 });
 
-print(JSON.stringify({ runtime, framewire: fw.port, raw: raw.port, adapter: fw.adapter.name }));
+// Resumable sessions: every message is echoed as it is; the client checks it gets each once, in order.
+const resuming = await listen({ host: "127.0.0.1", port: 0, resume: true, heartbeatIntervalMs: 0 });
+resuming.on("connection", (conn) => conn.on("message", (m) => conn.send(m)));
+
+print(JSON.stringify({ runtime, framewire: fw.port, raw: raw.port, resume: resuming.port, adapter: fw.adapter.name }));
 setTimeout(async () => {
-  await Promise.all([fw.close(500), raw.close(500)]);
+  await Promise.all([fw.close(500), raw.close(500), resuming.close(500)]);
   exit(0);
 }, lifetime);

@@ -64,8 +64,8 @@ describe("resolveReconnect", () => {
   });
 
   test("explicit values are kept", () => {
-    const p = policy({ initialDelayMs: 0, maxDelayMs: 0, multiplier: 1, jitter: "full", maxAttempts: 3, connectTimeoutMs: 500, retryFirstConnect: true });
-    expect(p).toMatchObject({ initialDelayMs: 0, maxDelayMs: 0, multiplier: 1, jitter: "full", maxAttempts: 3, connectTimeoutMs: 500, retryFirstConnect: true });
+    const p = policy({ initialDelayMs: 1, maxDelayMs: 1, multiplier: 1, jitter: "full", maxAttempts: 3, connectTimeoutMs: 500, retryFirstConnect: true });
+    expect(p).toMatchObject({ initialDelayMs: 1, maxDelayMs: 1, multiplier: 1, jitter: "full", maxAttempts: 3, connectTimeoutMs: 500, retryFirstConnect: true });
     expect(policy({ maxAttempts: Infinity }).maxAttempts).toBe(Infinity);
     expect(policy({ jitter: 1 }).jitter).toBe(1);
     expect(policy({ jitter: "none" }).jitter).toBe("none");
@@ -134,12 +134,11 @@ describe("Backoff series", () => {
     expect(delays(b, 8)).toEqual([100, 150, 225, 338, 506, 759, 1000, 1000]);
   });
 
-  test("multiplier 1 is a constant delay; initialDelayMs 0 is always 0", () => {
+  test("multiplier 1 is a constant delay; initialDelayMs 0 is refused (it would never grow: a busy redial loop)", () => {
     expect(delays(new Backoff(policy({ jitter: "none", initialDelayMs: 700, multiplier: 1 })), 4)).toEqual([700, 700, 700, 700]);
-    expect(delays(new Backoff(policy({ jitter: "full", initialDelayMs: 0 })), 4)).toEqual([0, 0, 0, 0]);
-    // 0·multiplier^n would be 0·∞ = NaN once the power overflows.
-    const zero = new Backoff(policy({ jitter: "none", initialDelayMs: 0, multiplier: 1e6 }));
-    expect(delays(zero, 100).every((ms) => ms === 0)).toBe(true);
+    expect(() => policy({ initialDelayMs: 0 })).toThrow(InvalidOptionError);
+    const huge = new Backoff(policy({ jitter: "none", initialDelayMs: 1, maxDelayMs: 5000, multiplier: 1e6 }));
+    expect(delays(huge, 100).every((ms) => ms === 1 || ms === 5000)).toBe(true);
   });
 
   test("maxAttempts: undefined once used up, and it stays so", () => {
@@ -175,7 +174,7 @@ describe("Backoff series", () => {
 describe("Backoff jitter", () => {
   const randoms = fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { minLength: 1, maxLength: 40 });
   const options = fc.record({
-    initialDelayMs: fc.integer({ min: 0, max: 10_000 }),
+    initialDelayMs: fc.integer({ min: 1, max: 10_000 }),
     extra: fc.integer({ min: 0, max: 100_000 }),
     multiplier: fc.double({ min: 1, max: 10, noNaN: true }),
     jitter: fc.oneof(fc.constant<"full">("full"), fc.double({ min: Number.MIN_VALUE, max: 1, noNaN: true })),

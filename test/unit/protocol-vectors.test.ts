@@ -14,6 +14,7 @@ import { type CloseInfo, Connection, type ServerHandshake } from "../../src/conn
 import { ErrorCode, type FramewireError } from "../../src/errors.ts";
 import { createFramer, LengthPrefixedFramer } from "../../src/framing/index.ts";
 import { type ConnectionOptions, type ResolvedConnectionOptions, resolveConnectionOptions } from "../../src/options.ts";
+import { decodeAck, encodeAck } from "../../src/protocol/resume.ts";
 import {
   chooseVersion,
   decodeHello,
@@ -224,6 +225,22 @@ const CHECKS: Record<string, (bytes: Uint8Array) => void> = {
       error = e;
     }
     expect((error as FramewireError | undefined)?.code).toBe(ErrorCode.FRAME_TOO_LARGE);
+  },
+  ack: (bytes) => {
+    expect(bytes).toEqual(frame(FrameType.ACK, encodeAck(70_000)));
+    const { type, fields } = decodeFrame(bytes);
+    expect(type).toBe(FrameType.ACK);
+    expect(decodeAck(fields)).toBe(70_000);
+  },
+  "hello-resume": (bytes) => {
+    const hello = { minVersion: 1, maxVersion: 1, tags: {}, maxFrameSize: 16777216, resume: { maxUnackedBytes: 4194304, token: "abc.5ec7", received: 12 } };
+    expect(bytes).toEqual(frame(FrameType.HELLO, encodeHello(hello)));
+    expect(decodeHello(decodeFrame(bytes).fields)).toStrictEqual(hello);
+  },
+  "welcome-resume": (bytes) => {
+    const welcome = { version: 1, session: "abc", maxFrameSize: 16777216, heartbeatMs: 15000, resume: { token: "abc.5ec7", resumed: true, received: 40, maxUnackedBytes: 4194304 } };
+    expect(bytes).toEqual(frame(FrameType.WELCOME, encodeWelcome(welcome)));
+    expect(decodeWelcome(decodeFrame(bytes).fields)).toStrictEqual(welcome);
   },
   "empty-frame": (bytes) => {
     expect(bytes).toEqual(fw.encode(new Uint8Array(0)));
