@@ -24,12 +24,17 @@ function protocolOf(cfg: RunConfig): "framewire" | "raw" {
   return cfg.impl === "fwraw" ? "raw" : "framewire";
 }
 
+/** impl "fwresume": resumable sessions on both sides (numbering, ACKs and the retransmit log on the path). */
+function resumeOf(cfg: RunConfig): { resume?: true } {
+  return cfg.impl === "fwresume" ? { resume: true } : {};
+}
+
 // ───────────────────────── server ─────────────────────────
 
 export async function fwServer(cfg: RunConfig): Promise<void> {
   if (cfg.kind === "idle") return idleServer(cfg);
   if (cfg.kind === "broadcast") return broadcastServer(cfg);
-  const server = await listen({ host: cfg.host, port: 0, codec: "buffer", protocol: protocolOf(cfg) });
+  const server = await listen({ host: cfg.host, port: 0, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg) });
   if (cfg.kind === "oneway") {
     const checker = new Checker(cfg.size);
     const window = new Window();
@@ -80,7 +85,7 @@ export async function fwServer(cfg: RunConfig): Promise<void> {
 
 /** idle: memory before listening, and once `cfg.conns` and 2 × `cfg.conns` connections completed their handshake (`connection` events). */
 async function idleServer(cfg: RunConfig): Promise<void> {
-  const server = await listen({ host: cfg.host, port: 0, codec: "buffer", protocol: protocolOf(cfg) });
+  const server = await listen({ host: cfg.host, port: 0, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg) });
   const before = await settledMemory();
   const meter = new IdleMeter(cfg.conns);
   let received = 0;
@@ -154,7 +159,7 @@ async function idleClients(cfg: RunConfig): Promise<void> {
   const closed: Promise<BunEntry.CloseInfo>[] = [];
   let received = 0;
   await openIdleBatches(cfg.conns, async () => {
-    const client = await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg) });
+    const client = await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg) });
     client.on("message", () => received++);
     closed.push(client.closed());
   });
@@ -167,7 +172,7 @@ async function broadcastReceivers(cfg: RunConfig): Promise<void> {
   const tally = new BroadcastTally(cfg);
   const clients = [];
   for (let c = 0; c < cfg.conns; c++) {
-    const client = await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg) });
+    const client = await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg) });
     const checker = tally.add();
     client.on("message", (m: Uint8Array) => checker.check(m));
     client.on("close", (info) => {
@@ -182,7 +187,7 @@ async function broadcastReceivers(cfg: RunConfig): Promise<void> {
 }
 
 async function sender(cfg: RunConfig): Promise<void> {
-  const client = await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg) });
+  const client = await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg) });
   const payload = makePayload(cfg.size); // reused for every message: send() copies it into the batch
   const t0 = performance.now();
   const deadline = t0 + cfg.warmupMs + cfg.durationMs + tailMs(cfg);
@@ -228,7 +233,7 @@ async function requester(cfg: RunConfig): Promise<void> {
   let running = true;
   const clients = [];
   for (let c = 0; c < connCount; c++) {
-    clients.push(await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg) }));
+    clients.push(await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg) }));
   }
   const checkers: Checker[] = [];
   for (const client of clients) {

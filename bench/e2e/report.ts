@@ -50,6 +50,8 @@ function section(opts: Options, runtime: Runtime, allRecords: RunRecord[], versi
   const pairs: [Impl, Impl][] = [
     ...impls.filter((i) => i !== "raw" && impls.includes("raw")).map((i): [Impl, Impl] => [i, "raw"]),
     ...(["rawblock", "zmq"] as Impl[]).filter((i) => impls.includes(i) && impls.includes("fw")).map((i): [Impl, Impl] => ["fw", i]),
+    // What resumable sessions cost: the same framewire with resume on, against it off.
+    ...(impls.includes("fwresume") && impls.includes("fw") ? [["fwresume", "fw"] as [Impl, Impl]] : []),
   ];
   const label = (i: Impl) => implLabel(runtime, i);
   const rows: Record<string, unknown>[] = [];
@@ -150,10 +152,11 @@ function targetText(t: Target, m: Metric, runtime: Runtime, cells: Partial<Recor
   switch (t.kind) {
     case "ratio": {
       if (t.runtimes && !t.runtimes.includes(runtime)) return "";
-      if (!cells[t.vs]) return "";
-      const r = fw / (cells[t.vs]?.median ?? Number.NaN);
+      const left = t.impl ?? "fw";
+      if (!cells[t.vs] || !cells[left]) return "";
+      const r = (cells[left]?.median ?? Number.NaN) / (cells[t.vs]?.median ?? Number.NaN);
       const op = m.better === "higher" ? "≥" : "≤";
-      return `fw/${t.vs} ${op} ${t.limit.toFixed(2)}× ${verdict(m.better === "higher" ? r >= t.limit : r <= t.limit, r)}`;
+      return `${left}/${t.vs} ${op} ${t.limit.toFixed(2)}× ${verdict(m.better === "higher" ? r >= t.limit : r <= t.limit, r)}`;
     }
     case "difference": {
       if (!cells[t.vs]) return "";

@@ -9,7 +9,7 @@ export type Runtime = "bun" | "node" | "deno";
 export const RUNTIMES: Runtime[] = ["bun", "node", "deno"];
 export const RUNTIME_NAME: Record<Runtime, string> = { bun: "Bun", node: "Node", deno: "Deno" };
 /** Column order of the report. */
-export const IMPLS: Impl[] = ["raw", "rawblock", "fw", "fwraw", "zmq"];
+export const IMPLS: Impl[] = ["raw", "rawblock", "fw", "fwraw", "fwresume", "zmq"];
 /** Implementations of a scenario that sets no `defaultImpls`. */
 const RUNTIME_IMPLS: Record<Runtime, Impl[]> = { bun: ["raw", "fw", "fwraw"], node: ["raw", "fw"], deno: ["raw", "fw"] };
 /** Window of the scenarios that set none (shorter on Node and Deno so a default run stays short). */
@@ -20,8 +20,8 @@ export type Result = Record<string, unknown> & { event: string };
 
 /** A goal for framewire (impl "fw"), judged on medians. */
 export type Target =
-  /** fw / vs ≥ limit (or ≤ for lower-is-better metrics). */
-  | { kind: "ratio"; vs: Impl; limit: number; runtimes?: Runtime[] }
+  /** fw / vs ≥ limit (or ≤ for lower-is-better metrics); `impl` replaces fw on the left. */
+  | { kind: "ratio"; vs: Impl; limit: number; runtimes?: Runtime[]; impl?: Impl }
   /** fw − vs ≤ limit, in the metric's unit (lower is better). */
   | { kind: "difference"; vs: Impl; limit: number }
   /** fw ≥ limit on that runtime. */
@@ -81,7 +81,7 @@ export const SCENARIOS: Scenario[] = [
     kind: "oneway",
     size: 64,
     title: "one-way 64 B",
-    defaultImpls: { bun: ["raw", "rawblock", "fw", "fwraw"], node: ["raw", "rawblock", "fw", "zmq"], deno: ["raw", "rawblock", "fw"] },
+    defaultImpls: { bun: ["raw", "rawblock", "fw", "fwraw", "fwresume"], node: ["raw", "rawblock", "fw", "fwresume", "zmq"], deno: ["raw", "rawblock", "fw", "fwresume"] },
     perMessage: { sender: "client", count: serverCount },
     metrics: [
       {
@@ -93,6 +93,7 @@ export const SCENARIOS: Scenario[] = [
           { kind: "ratio", vs: "raw", limit: 0.85 },
           { kind: "ratio", vs: "rawblock", limit: 0.8, runtimes: ["bun", "deno"] },
           { kind: "ratio", vs: "zmq", limit: 1 },
+          { kind: "ratio", vs: "fw", limit: 0.85, impl: "fwresume" },
         ],
         value: (_c, s) => num(s, "rate"),
       },
@@ -245,6 +246,7 @@ export function implLabel(runtime: Runtime, impl: Impl): string {
     rawblock: `raw ${RUNTIME_NAME[runtime]}, one block repeated`,
     fw: "framewire",
     fwraw: "framewire protocol raw",
+    fwresume: "framewire, resume on",
     zmq: "ZeroMQ.js",
   };
   return labels[impl];

@@ -10,8 +10,9 @@ export interface ResumeOptions {
   /**
    * DATA bytes sent and not yet acknowledged that this side keeps to send again. Past half of it
    * `send()` answers `"backpressure"`; a send that would pass it is refused as the overflow
-   * policy says (`QueueFullError`, or `"dropped"`).
-   * @default 4194304 (4 MiB)
+   * policy says (`QueueFullError`, or `"dropped"`). It must cover what is in flight: loopback and
+   * fast links hold several MiB in kernel buffers, and a smaller bound stalls the sender on ACKs.
+   * @default 16777216 (16 MiB)
    */
   maxUnackedBytes?: number;
   /**
@@ -74,7 +75,7 @@ export function resolveResume(value: unknown, side: "listen" | "connect", protoc
     rejectUnknownKeys(value, side === "listen" ? SERVER_KEYS : CLIENT_KEYS, "resume");
   }
   return {
-    maxUnackedBytes: integer("resume.maxUnackedBytes", o.maxUnackedBytes, 4 * 1024 * 1024, 1024),
+    maxUnackedBytes: integer("resume.maxUnackedBytes", o.maxUnackedBytes, 16 * 1024 * 1024, 1024),
     ackEveryMessages: integer("resume.ackEveryMessages", o.ackEveryMessages, 512, 1),
     ackEveryBytes: integer("resume.ackEveryBytes", o.ackEveryBytes, 64 * 1024, 1),
     ackDelayMs: integer("resume.ackDelayMs", o.ackDelayMs, 20, 1, MAX_TIMER_MS),

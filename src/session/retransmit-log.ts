@@ -25,6 +25,10 @@ interface Block {
 
 export class RetransmitLog {
   #blocks: Block[] = [];
+  /** The block appends go to (the last one). */
+  #tail: Block | undefined;
+  /** One acknowledged 64 KiB block kept for the next: a steady stream allocates (and zero-fills) none. */
+  #spare: Uint8Array | undefined;
   /** Sequence number of the last payload appended (0: none yet). */
   sent = 0;
   /** Highest sequence number the peer acknowledged. */
@@ -40,10 +44,14 @@ export class RetransmitLog {
   /** Keeps a copy of `payload` as the next sequence number; returns that number. */
   append(payload: Uint8Array): number {
     const need = 4 + payload.length;
-    let block = this.#blocks[this.#blocks.length - 1];
+    let block = this.#tail;
     if (block === undefined || block.bytes.length - block.used < need) {
-      block = { bytes: new Uint8Array(Math.max(BLOCK_BYTES, need)), used: 0, headSeq: this.sent + 1, headAt: 0, lastSeq: this.sent, held: 0 };
+      let bytes = this.#spare;
+      if (bytes !== undefined && need <= BLOCK_BYTES) this.#spare = undefined;
+      else bytes = new Uint8Array(need > BLOCK_BYTES ? need : BLOCK_BYTES);
+      block = { bytes, used: 0, headSeq: this.sent + 1, headAt: 0, lastSeq: this.sent, held: 0 };
       this.#blocks.push(block);
+      this.#tail = block;
     }
     const at = block.used;
     const b = block.bytes;
@@ -72,6 +80,8 @@ export class RetransmitLog {
         // The whole rest of the block goes.
         this.bytes -= block.held;
         this.#blocks.shift();
+        if (block === this.#tail) this.#tail = undefined;
+        if (block.bytes.length === BLOCK_BYTES) this.#spare = block.bytes;
         this.acked = block.lastSeq;
         continue;
       }
@@ -105,6 +115,8 @@ export class RetransmitLog {
   drain(): Uint8Array[] {
     const out = [...this.after(this.acked)].map((view) => view.slice());
     this.#blocks = [];
+    this.#tail = undefined;
+    this.#spare = undefined;
     this.acked = this.sent;
     this.bytes = 0;
     return out;
