@@ -24,7 +24,12 @@ const proxy = Bun.spawn(["python3", `${import.meta.dir}/../test/fixtures/cut_pro
   stdout: "pipe",
 });
 const reader = proxy.stdout.getReader();
-const first = new TextDecoder().decode((await reader.read()).value);
+let first = "";
+while (!first.includes("\n")) {
+  const { value, done } = await reader.read();
+  if (done) throw new Error("the cut proxy exited before printing its port");
+  first += new TextDecoder().decode(value);
+}
 const proxyPort = Number(first.split("\n")[0]?.replace("PORT ", ""));
 
 const samples: number[] = [];
