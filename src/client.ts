@@ -13,7 +13,7 @@ import { type CloseInfo, Connection, type ConnectionEvents, type ConnectionStats
 import { TypedEmitter } from "./emitter.ts";
 import { ConnectionClosedError, FrameTooLargeError, FramewireError, HandlerError, InvalidUseError, ReconnectFailedError, SessionExpiredError } from "./errors.ts";
 import { keepsSession, type Session } from "./session/session.ts";
-import { OfflineQueue } from "./flow/offline-queue.ts";
+import { OfflineSender } from "./client/offline-sender.ts";
 import { Backoff } from "./reconnect/backoff.ts";
 import { boolean, plainObject, rejectUnknownKeys } from "./validate.ts";
 
@@ -53,8 +53,7 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
   readonly #settings: ClientSettings;
   readonly #codec: Codec<T>;
   readonly #backoff: Backoff | undefined;
-  readonly #offline: OfflineQueue | undefined;
-  #offlineTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #offline: OfflineSender | undefined;
   #connection: Connection<T>;
   #state: ClientState = "open";
   /** close()/destroy() was called: nothing redials any more. */
@@ -74,7 +73,6 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
   #paused = false;
   /** Resume on: the session the connections carry in turn (offered on each redial). */
   #session: Session | undefined;
-  #offlineDrops = 0;
   #iterating = false;
   readonly #status = new StatusStreams();
   /** Resolved (and replaced) whenever the state changes or the offline queue empties. */
@@ -118,7 +116,8 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
     this.#codec = settings.codec as Codec<T>;
     this.#backoff = settings.reconnect === undefined ? undefined : (backoff ?? new Backoff(settings.reconnect));
     this.#backoff?.reset();
-    this.#offline = settings.offline === undefined ? undefined : new OfflineQueue(settings.offline);
+    this.#offline =
+      settings.offline === undefined ? undefined : new OfflineSender(settings.offline, (messages, bytes, reason) => this.#safeEmit(() => this.emit("drop", { messages, bytes, reason })));
     this.#changed = new Promise((resolve) => (this.#signalChange = resolve));
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#connection = connection;
@@ -182,15 +181,7 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
       framer.checkPayload?.(payload);
       framer.encodedLength(payload.length);
     }
-    const now = performance.now();
-    this.#expireOffline(now);
-    const status = offline.push(payload, now);
-    if (offline.evictedMessages > 0) this.#reportOfflineDrop(offline.evictedMessages, offline.evictedBytes, "overflow");
-    if (status === "dropped") {
-      this.#offlineDrops++;
-      return "dropped";
-    }
-    this.#armOfflineTimer();
+    if (offline.push(payload) === "dropped") return "dropped";
     return offline.bytes >= this.#settings.connection.highWaterMark ? "backpressure" : "queued";
   }
 
@@ -262,7 +253,7 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
     return {
       ...s,
       bufferedAmount: this.bufferedAmount,
-      drops: (past ? 0 : s.drops) + this.#offlineDrops + this.#pastDrops,
+      drops: (past ? 0 : s.drops) + (this.#offline?.drops ?? 0) + this.#pastDrops,
       undelivered: (past ? 0 : s.undelivered) + this.#pastUndelivered,
       offlineQueued: this.#offline?.length ?? 0,
       offlineQueuedBytes: this.#offline?.bytes ?? 0,
@@ -457,7 +448,6 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
   #finish(info: CloseInfo): void {
     if (this.#state === "closed") return;
     this.#setState("closed");
-    if (this.#offlineTimer !== undefined) clearTimeout(this.#offlineTimer);
     const session = this.#session;
     this.#session = undefined;
     if (session !== undefined) this.#handBack(session, info.error ?? new SessionExpiredError(session.id, `session ${session.id} closed`));
@@ -474,14 +464,7 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
   /** A session ended with unacknowledged messages: hand them to the application. */
   #handBack(session: Session, error: FramewireError): void {
     if (session.log.unacked === 0) return;
-    const messages: T[] = [];
-    for (const payload of session.log.drain()) {
-      try {
-        messages.push(this.#codec.decode(payload));
-      } catch {
-        // Our own encoding always decodes.
-      }
-    }
+    const messages = session.takeUnacknowledged((payload) => this.#codec.decode(payload));
     this.#safeEmit(() => this.emit("unacknowledged", { messages, error }));
   }
 
@@ -512,70 +495,14 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
 
   // ───────────────────────── offline queue ─────────────────────────
 
-  /** Hands what waited to the open connection, in order, until it pushes back. True when all went. */
+  /** Hands what waited offline to the open connection; true when nothing waits any more. */
   #sendOffline(): boolean {
     const offline = this.#offline;
     if (offline === undefined || offline.length === 0) return true;
-    if (this.#state !== "open") return false;
-    this.#expireOffline(performance.now());
-    const connection = this.#connection;
-    while (offline.length > 0) {
-      const payload = offline.peek() as Uint8Array;
-      // Messages already accepted never meet the connection's overflow policy: one that does not
-      // fit waits for room (alone in an empty queue it always fits, or it never will).
-      if (!connection.fits(payload.length)) {
-        connection.requestDrain();
-        return false;
-      }
-      let status: SendStatus;
-      try {
-        status = connection.sendEncoded(payload);
-      } catch {
-        // The new peer accepts less than the message (or the framing refuses it): it can never go.
-        offline.shift();
-        this.#reportOfflineDrop(1, payload.length, "refused");
-        continue;
-      }
-      if (status === "closed") return false;
-      offline.shift();
-      if (status === "dropped") this.#reportOfflineDrop(1, payload.length, "overflow");
-      if (status === "backpressure") break;
-    }
-    if (offline.length === 0) {
-      if (this.#offlineTimer !== undefined) clearTimeout(this.#offlineTimer);
-      this.#offlineTimer = undefined;
-      this.#signalChange();
-      this.#changed = new Promise((resolve) => (this.#signalChange = resolve));
-      return true;
-    }
-    return false;
-  }
-
-  #expireOffline(now: number): void {
-    const offline = this.#offline;
-    if (offline === undefined || offline.length === 0) return;
-    const expired = offline.expire(now);
-    if (expired.messages > 0) this.#reportOfflineDrop(expired.messages, expired.bytes, "expired");
-  }
-
-  #armOfflineTimer(): void {
-    const offline = this.#offline;
-    if (offline === undefined || this.#offlineTimer !== undefined) return;
-    const due = offline.nextExpiry();
-    if (due === undefined) return;
-    this.#offlineTimer = setTimeout(
-      () => {
-        this.#offlineTimer = undefined;
-        this.#expireOffline(performance.now());
-        this.#armOfflineTimer();
-      },
-      Math.max(0, Math.ceil(due - performance.now())),
-    );
-  }
-
-  #reportOfflineDrop(messages: number, bytes: number, reason: "overflow" | "expired" | "refused"): void {
-    this.#offlineDrops += messages;
-    this.#safeEmit(() => this.emit("drop", { messages, bytes, reason }));
+    if (this.#state !== "open" || !offline.sendInto(this.#connection as Connection<unknown>)) return false;
+    this.#signalChange();
+    this.#changed = new Promise((resolve) => (this.#signalChange = resolve));
+    return true;
   }
 
   // ───────────────────────── iteration ─────────────────────────

@@ -350,14 +350,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
   /** A session ended with unacknowledged messages: hand them to the application. */
   #handBack(session: Session, error: FramewireError): void {
     if (session.log.unacked === 0) return;
-    const messages: T[] = [];
-    for (const payload of session.log.drain()) {
-      try {
-        messages.push(this.#codec.decode(payload));
-      } catch {
-        // Our own encoding always decodes; a codec that cannot is the application's to fix.
-      }
-    }
+    const messages = session.takeUnacknowledged((payload) => this.#codec.decode(payload));
     this.#safeEmit("unacknowledged", { sessionId: session.id, messages, error });
   }
 

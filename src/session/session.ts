@@ -54,6 +54,23 @@ export class Session {
     return this.received;
   }
 
+  /**
+   * The session is over: everything the peer never acknowledged, decoded with `decode`, oldest
+   * first (the log is emptied). A payload the codec cannot decode is left out: it was encoded by
+   * the same codec, so only a broken custom codec gets there.
+   */
+  takeUnacknowledged<T>(decode: (payload: Uint8Array) => T): T[] {
+    const messages: T[] = [];
+    for (const payload of this.log.drain()) {
+      try {
+        messages.push(decode(payload));
+      } catch {
+        // See above.
+      }
+    }
+    return messages;
+  }
+
   /** A new connection carries the session: the peer learns `received` from the handshake itself. */
   reattached(): void {
     this.#ackedReceived = this.received;
