@@ -148,6 +148,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   /** An ACK is owed (sent at the end of the chunk being handled). */
   #ackDue = false;
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Where our last ACK ends in the outbound stream (like `#pongEnd`). */
+  #ackEnd = 0;
   /** framewire, while handshaking: the handshake state machine. */
   #handshaker: Handshake<Connection<unknown>> | undefined;
   #heartbeat: Heartbeat | undefined;
@@ -322,6 +324,11 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   /** framewire: the peer's tags from HELLO or WELCOME: the peer's word, not checked. */
   get peerTags(): Readonly<Record<string, string>> {
     return this.#peerTags;
+  }
+
+  /** @internal Why it closed (or is closing); undefined while open. */
+  get closeInfo(): CloseInfo | undefined {
+    return this.#closeInfo;
   }
 
   /** True when this connection continues a resumable session an earlier connection carried (same `sessionId`). */
@@ -890,14 +897,22 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.#ackTimer = undefined;
     const session = this.#session;
     if (session === undefined || this.#state !== "open" || !session.ackPending) return;
+    const queue = this.#queue;
+    if (queue.bytesFlushed < this.#ackEnd) {
+      // Our last ACK has not reached the kernel (the peer is not reading): a later one carries
+      // the higher count anyway, so none piles up behind it.
+      this.#ackTimer = setTimeout(this.#ackLater, session.limits.ackDelayMs);
+      return;
+    }
     this.#sendControl(FrameType.ACK, encodeAck(session.takeAck()));
+    this.#ackEnd = queue.bytesWritten + queue.unsentBytes;
   }
 
   /** Below `highWaterMark`, and (resume) the retransmit log below half its bound. */
   #drainable(): boolean {
     if (this.#queue.bufferedAmount >= this.#options.highWaterMark) return false;
     const session = this.#session;
-    return session === undefined || session.log.bytes < session.limits.maxUnackedBytes >>> 1;
+    return session === undefined || session.log.bytes < Math.floor(session.limits.maxUnackedBytes / 2);
   }
 
   #settleHandshake(): void {

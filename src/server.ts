@@ -269,8 +269,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     if (session !== undefined && sessions !== undefined) {
       // A lost link keeps the session for its client to come back; an orderly close or a failure ends it.
       if (this.#closing === undefined && keepsSession(info)) sessions.detach(session, connection);
-      else {
-        sessions.end(session, connection);
+      else if (sessions.end(session, connection)) {
         this.#handBack(session, info.error ?? new SessionExpiredError(session.id, `session ${session.id} closed: ${info.code}`));
       }
     }
@@ -327,7 +326,8 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     const sessions = this.#sessions;
     const asked = hello.resume;
     if (sessions === undefined || asked === undefined) return { session: randomSessionId() };
-    const found = sessions.lookup(asked, randomSessionId());
+    // A connection the application is closing in order takes its session with it.
+    const found = sessions.lookup(asked, randomSessionId(), (carrier) => carrier.state !== "open" && carrier.closeInfo !== undefined && !keepsSession(carrier.closeInfo));
     if (found.kind === "refused") return { code: ErrorCode.SESSION_INVALID, reason: found.reason };
     const session = found.session;
     let peerReceived = 0;

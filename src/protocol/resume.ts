@@ -28,6 +28,15 @@ export interface ResumeWelcome {
 /** Longest token accepted from a peer: `<session id>.<secret>` is 57 characters. */
 const MAX_TOKEN_LENGTH = 128;
 
+/** Smallest `maxUnackedBytes` a peer may announce (as `resume.maxUnackedBytes` allows locally): less would mean an ACK per few bytes. */
+export const MIN_UNACKED_BYTES = 1024;
+
+function unackedBound(value: unknown, frame: string): number {
+  const n = count(value, `${frame} resume.maxUnackedBytes`);
+  if (n < MIN_UNACKED_BYTES) throw new ProtocolError(`${frame} resume.maxUnackedBytes ${n} is below ${MIN_UNACKED_BYTES}`);
+  return n;
+}
+
 function count(value: unknown, what: string): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) throw new ProtocolError(`${what} is not a non-negative integer`);
   return value;
@@ -45,7 +54,7 @@ function token(value: unknown, frame: string): string {
 
 export function decodeResumeHello(value: unknown): ResumeHello {
   const fields = object(value, "HELLO");
-  const hello: ResumeHello = { maxUnackedBytes: count(fields.maxUnackedBytes, "HELLO resume.maxUnackedBytes") };
+  const hello: ResumeHello = { maxUnackedBytes: unackedBound(fields.maxUnackedBytes, "HELLO") };
   if (fields.token !== undefined) {
     hello.token = token(fields.token, "HELLO");
     hello.received = count(fields.received, "HELLO resume.received");
@@ -60,7 +69,7 @@ export function decodeResumeWelcome(value: unknown): ResumeWelcome {
     token: token(fields.token, "WELCOME"),
     resumed: fields.resumed,
     received: count(fields.received, "WELCOME resume.received"),
-    maxUnackedBytes: count(fields.maxUnackedBytes, "WELCOME resume.maxUnackedBytes"),
+    maxUnackedBytes: unackedBound(fields.maxUnackedBytes, "WELCOME"),
   };
 }
 

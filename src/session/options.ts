@@ -75,7 +75,8 @@ export function resolveResume(value: unknown, side: "listen" | "connect", protoc
     rejectUnknownKeys(value, side === "listen" ? SERVER_KEYS : CLIENT_KEYS, "resume");
   }
   return {
-    maxUnackedBytes: integer("resume.maxUnackedBytes", o.maxUnackedBytes, 16 * 1024 * 1024, 1024),
+    // At most 4 GiB - 1: a larger local log is of no use, and counts stay in 32 bits.
+    maxUnackedBytes: integer("resume.maxUnackedBytes", o.maxUnackedBytes, 16 * 1024 * 1024, 1024, 0xffff_ffff),
     ackEveryMessages: integer("resume.ackEveryMessages", o.ackEveryMessages, 512, 1),
     ackEveryBytes: integer("resume.ackEveryBytes", o.ackEveryBytes, 64 * 1024, 1),
     ackDelayMs: integer("resume.ackDelayMs", o.ackDelayMs, 20, 1, MAX_TIMER_MS),

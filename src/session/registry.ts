@@ -11,6 +11,8 @@ interface Entry<C> {
   /** The connection carrying it; undefined while it waits. */
   carrier: C | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** What it counted in the waiting sessions' bytes (the log shrinks once a resume acknowledges). */
+  waitingBytes: number;
 }
 
 /** What a HELLO's resume fields lead to. */
@@ -38,10 +40,15 @@ export class SessionRegistry<C> {
     return this.#limits;
   }
 
-  /** The session a HELLO asks for. `newId` names a new session. An unknown token is a new session too: the old one expired. */
-  lookup(hello: ResumeHello, newId: string): ResumeLookup<C> {
+  /**
+   * The session a HELLO asks for. `newId` names a new session. An unknown token is a new session
+   * too: the old one expired. So is one whose carrier is ending it (`ending`: the application
+   * closed that connection in order): a session being closed is not continued.
+   */
+  lookup(hello: ResumeHello, newId: string, ending: (carrier: C) => boolean): ResumeLookup<C> {
     const token = hello.token === undefined ? undefined : parseToken(hello.token);
-    const entry = token === undefined ? undefined : this.#entries.get(token.id);
+    const found = token === undefined ? undefined : this.#entries.get(token.id);
+    const entry = found !== undefined && found.carrier !== undefined && ending(found.carrier) ? undefined : found;
     if (token === undefined || entry === undefined) {
       return { kind: "new", session: new Session(newId, randomSecret(), this.#limits, hello.maxUnackedBytes) };
     }
@@ -57,7 +64,7 @@ export class SessionRegistry<C> {
   attach(session: Session, carrier: C): void {
     let entry = this.#entries.get(session.id);
     if (entry === undefined) {
-      entry = { session, carrier, timer: undefined };
+      entry = { session, carrier, timer: undefined, waitingBytes: 0 };
       this.#entries.set(session.id, entry);
       return;
     }
@@ -72,7 +79,8 @@ export class SessionRegistry<C> {
     entry.carrier = undefined;
     entry.timer = setTimeout(() => this.#expire(entry), this.#limits.sessionTtlMs);
     this.#waiting.set(session.id, entry);
-    this.#waitingBytes += session.log.bytes;
+    entry.waitingBytes = session.log.bytes;
+    this.#waitingBytes += entry.waitingBytes;
     // Past a bound, the session waiting longest goes first.
     for (const oldest of this.#waiting.values()) {
       if (this.#waiting.size <= this.#limits.maxDetachedSessions && this.#waitingBytes <= this.#limits.maxDetachedBytes) break;
@@ -80,12 +88,16 @@ export class SessionRegistry<C> {
     }
   }
 
-  /** The session is over (closed in order, or failed): forget it. */
-  end(session: Session, carrier: C): void {
+  /**
+   * `carrier` ended the session (closed in order, or failed): forget it.
+   * @returns false when the session had moved on to a newer connection meanwhile (it goes on there).
+   */
+  end(session: Session, carrier: C): boolean {
     const entry = this.#entries.get(session.id);
-    if (entry === undefined || (entry.carrier !== carrier && entry.carrier !== undefined)) return;
+    if (entry === undefined || (entry.carrier !== carrier && entry.carrier !== undefined)) return false;
     this.#stopWaiting(entry);
     this.#entries.delete(session.id);
+    return true;
   }
 
   /** Sessions waiting for their client. */
@@ -101,7 +113,8 @@ export class SessionRegistry<C> {
   #stopWaiting(entry: Entry<C>): void {
     if (entry.timer !== undefined) clearTimeout(entry.timer);
     entry.timer = undefined;
-    if (this.#waiting.delete(entry.session.id)) this.#waitingBytes -= entry.session.log.bytes;
+    if (this.#waiting.delete(entry.session.id)) this.#waitingBytes -= entry.waitingBytes;
+    entry.waitingBytes = 0;
   }
 
   #expire(entry: Entry<C>): void {

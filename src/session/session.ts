@@ -39,7 +39,8 @@ export class Session {
     this.received++;
     this.#bytesSinceAck += bytes;
     const limits = this.limits;
-    return this.received - this.#ackedReceived >= limits.ackEveryMessages || this.#bytesSinceAck >= Math.min(limits.ackEveryBytes, this.peerMaxUnacked >>> 2);
+    // A quarter of the peer's bound (not a 32-bit shift: a peer may announce up to 2^53 - 1).
+    return this.received - this.#ackedReceived >= limits.ackEveryMessages || this.#bytesSinceAck >= Math.min(limits.ackEveryBytes, Math.floor(this.peerMaxUnacked / 4));
   }
 
   /** Frames received since the last ACK. */

@@ -208,6 +208,79 @@ export const resumeScenarios: Scenario[] = [
     },
   },
   {
+    name: "resume: a session that resumes again and again still fits maxDetachedBytes (what a resume acknowledged is not counted twice)",
+    timeoutMs: 30_000,
+    async run(ctx) {
+      const { transport } = ctx;
+      const spawn = need(ctx, "spawn");
+      const server = await transport.listen({ host: HOST, port: 0, heartbeatIntervalMs: 0, resume: { maxDetachedBytes: 150_000, sessionTtlMs: 10_000 } });
+      let current: Connection<Uint8Array> | undefined;
+      let resumed = 0;
+      const handedBack: number[] = [];
+      server.on("connection", (c) => {
+        current = c;
+        if (c.resumed) resumed++;
+      });
+      server.on("unacknowledged", (u) => void handedBack.push(u.messages.length));
+      // Each connection is cut after 40-60 KB; the client acknowledges only through the handshake.
+      const proxy = await spawn("python", "cut_proxy", [String(server.port), "--cuts", "4", "--min-bytes", "40000", "--max-bytes", "60000", "--seed", "2", "--lifetime", "25"]);
+      const proxyPort = Number((await proxy.readLine(10_000)).replace("PORT ", ""));
+      await withServer(server, async () => {
+        const client = await transport.connect({
+          host: HOST,
+          port: proxyPort,
+          heartbeatIntervalMs: 0,
+          resume: { ackDelayMs: 60_000, ackEveryBytes: 1 << 30, ackEveryMessages: 1 << 30 },
+          reconnect: { initialDelayMs: 5, maxDelayMs: 20, jitter: "none" },
+        });
+        const expired: string[] = [];
+        client.on("session-expired", (e) => void expired.push(e.sessionId));
+        let got = 0;
+        client.on("message", () => void got++);
+        const payload = new Uint8Array(10_000);
+        // Four rounds of 100 KB (each below maxDetachedBytes), on whichever connection is open (one
+        // just cut answers "closed": send again); the next round once the client has this one.
+        for (let round = 1; round <= 4; round++) {
+          for (let sent = 0; sent < 10; ) {
+            if (current?.state === "open" && current.send(payload) !== "closed") sent++;
+            else await sleep(2);
+          }
+          await until(() => got === 10 * round || expired.length > 0, 10_000, `round ${round}: ${got}/${10 * round} arrived`);
+        }
+        ok(resumed >= 3, `the session resumed ${resumed} times`);
+        deepEqual(expired, [], "the session never expired");
+        deepEqual(handedBack, [], "the server handed nothing back");
+        await client.close();
+      });
+      proxy.kill();
+    },
+  },
+  {
+    name: "resume: a HELLO announcing maxUnackedBytes below 1024 (which would mean an ACK per few bytes) is refused",
+    timeoutMs: 10_000,
+    async run(ctx) {
+      const { transport } = ctx;
+      const server = await transport.listen({ host: HOST, port: 0, resume: true });
+      await withServer(server, async () => {
+        for (const bound of [0, 1023]) {
+          const raw = await transport.connect({ host: HOST, port: server.port, protocol: "raw", framing: { type: "none" } });
+          const got: Uint8Array[] = [];
+          raw.on("message", (m) => void got.push(m));
+          const json = new TextEncoder().encode(JSON.stringify({ resume: { maxUnackedBytes: bound } }));
+          const hello = new Uint8Array(9 + json.length);
+          new DataView(hello.buffer).setUint32(0, 5 + json.length);
+          hello.set([0x01, 0x46, 0x57, 1, 1], 4);
+          hello.set(json, 9);
+          raw.send(hello);
+          await within(raw.closed(), 2000, `${bound}: the server closes`);
+          const answer = new TextDecoder().decode(Uint8Array.from(got.flatMap((b) => [...b])).subarray(5));
+          equal(got[0]?.[4], 0x03, `${bound}: a REJECT (${answer})`);
+          ok(answer.includes("FW_PROTOCOL_ERROR"), `${bound}: FW_PROTOCOL_ERROR (${answer})`);
+        }
+      });
+    },
+  },
+  {
     name: "resume: a server without resume leaves it off, and an old-style client is served without it",
     timeoutMs: 10_000,
     async run(ctx) {
