@@ -7,7 +7,7 @@ import { ErrorCode } from "./codes.ts";
 import { FrameTooLargeError, FramewireError, HandlerError, InvalidOptionError, QueueFullError, reasonForPeer, SessionExpiredError, toFramewireError } from "./errors.ts";
 import type { ServerVerdict } from "./handshake.ts";
 import { SessionRegistry } from "./session/registry.ts";
-import { keepsSession, type Session } from "./session/session.ts";
+import { keepsSession, randomHex, type Session } from "./session/session.ts";
 import { MAX_TIMER_MS, type ResolvedConnectionOptions } from "./options.ts";
 import type { Hello, Reason } from "./protocol/wire.ts";
 import { type HandshakeVerdict, resolveServerOptions, type ServerOptions, type ServerSettings } from "./server-options.ts";
@@ -369,11 +369,8 @@ function handlerFailure(cause: unknown): Reason & { error: FramewireError } {
   return { code: ErrorCode.HANDLER, reason: reasonForPeer(error), error };
 }
 
+/** 96 random bits: session ids are unguessable too (they name resumable sessions). */
 function randomSessionId(): string {
-  const bytes = new Uint8Array(12);
-  crypto.getRandomValues(bytes);
-  let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
-  return out;
+  return randomHex(12);
 }
 

@@ -4,7 +4,7 @@
  */
 import type { ResumeHello } from "../protocol/resume.ts";
 import type { ResolvedResume } from "./options.ts";
-import { parseToken, sameSecret, Session } from "./session.ts";
+import { parseToken, randomHex, sameSecret, Session } from "./session.ts";
 
 interface Entry<C> {
   session: Session;
@@ -50,7 +50,8 @@ export class SessionRegistry<C> {
     const found = token === undefined ? undefined : this.#entries.get(token.id);
     const entry = found !== undefined && found.carrier !== undefined && ending(found.carrier) ? undefined : found;
     if (token === undefined || entry === undefined) {
-      return { kind: "new", session: new Session(newId, randomSecret(), this.#limits, hello.maxUnackedBytes) };
+      // 128 random bits: the part of a token only the client and the server know.
+      return { kind: "new", session: new Session(newId, randomHex(16), this.#limits, hello.maxUnackedBytes) };
     }
     if (!sameSecret(token.secret, entry.session.secret)) return { kind: "refused", reason: "resume token does not match the session" };
     const received = hello.received ?? 0;
@@ -122,13 +123,4 @@ export class SessionRegistry<C> {
     this.#entries.delete(entry.session.id);
     this.#expired(entry.session);
   }
-}
-
-/** 128 random bits, hex: the part of a token only the client and the server know. */
-function randomSecret(): string {
-  const bytes = new Uint8Array(16);
-  crypto.getRandomValues(bytes);
-  let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
-  return out;
 }

@@ -86,6 +86,15 @@ export function parseToken(token: string): { id: string; secret: string } | unde
   return { id: token.slice(0, dot), secret: token.slice(dot + 1) };
 }
 
+/** `bytes` random bytes from the platform's CSPRNG, as hex. */
+export function randomHex(bytes: number): string {
+  const random = new Uint8Array(bytes);
+  crypto.getRandomValues(random);
+  let out = "";
+  for (const b of random) out += b.toString(16).padStart(2, "0");
+  return out;
+}
+
 /** Compares two secrets in time that depends only on their length. */
 export function sameSecret(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
