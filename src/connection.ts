@@ -1128,6 +1128,9 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     // With a session, what is unacknowledged goes again on the next connection (the log has it),
     // and frames not parsed yet were not counted: the peer sends them again, so they are dropped here.
     if (this.#session !== undefined) this.#stopReading();
+    // A frame begun can never complete now. Let go of it (up to maxFrameSize): whoever keeps this
+    // connection, or only its close info (V8 errors hold their stack's receivers), keeps no more.
+    this.#decoder.discardIncomplete?.();
     const unsent = this.#session === undefined ? this.#queue.unsent() : [];
     const undelivered = unsent.length > 0 ? countUndelivered(unsent, this.#framer, this.#framewire) : undefined;
     this.#queue.clear();

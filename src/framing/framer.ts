@@ -59,4 +59,9 @@ export interface FrameDecoder {
    * received, or undefined. Bytes read into it are then pushed as a view of it (no copy).
    */
   readTarget?(): Uint8Array | undefined;
+  /**
+   * Lets go of a frame begun and not completed (the stream ended: it never will be). Frames already
+   * received and not parsed yet (`stop()`) are kept.
+   */
+  discardIncomplete?(): void;
 }

@@ -158,6 +158,11 @@ export class LengthPrefixedDecoder extends DecoderBase {
     return this.stopped || this.#partial === null ? undefined : this.#partial.readTarget();
   }
 
+  discardIncomplete(): void {
+    this.#partial = null;
+    this.#headerStashLength = 0;
+  }
+
   protected get heldBytes(): number {
     return this.#headerStashLength + (this.#partial === null ? 0 : this.#partial.filled);
   }
