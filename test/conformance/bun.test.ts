@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { adapter, connect, listen } from "../../adapters/bun/index.ts";
-import type { ChildProcess, ConformanceContext, NeverAcceptingPort } from "./kit.ts";
+import type { ChildProcess, ConformanceContext, NeverAcceptingPort, UnhandledWatch } from "./kit.ts";
 import { scenarios } from "./scenarios.ts";
 import { lineReader } from "./stdout-lines.ts";
 
@@ -13,7 +13,7 @@ const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const PYTHON_FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
 
 /** The runner facilities of one scenario run, and the cleanup that follows it. */
-function facilities(): Required<Pick<ConformanceContext, "tempPath" | "neverAcceptingPort" | "spawn" | "externalMemory">> & {
+function facilities(): Required<Pick<ConformanceContext, "tempPath" | "neverAcceptingPort" | "spawn" | "externalMemory" | "watchUnhandled">> & {
   cleanup(): Promise<void>;
 } {
   let dir: string | undefined;
@@ -52,6 +52,19 @@ function facilities(): Required<Pick<ConformanceContext, "tempPath" | "neverAcce
     async externalMemory(): Promise<number> {
       Bun.gc(true);
       return process.memoryUsage().external;
+    },
+    watchUnhandled(): UnhandledWatch {
+      const seen: unknown[] = [];
+      const record = (reason: unknown): void => void seen.push(reason);
+      process.on("unhandledRejection", record);
+      process.on("uncaughtException", record);
+      return {
+        stop() {
+          process.off("unhandledRejection", record);
+          process.off("uncaughtException", record);
+          return seen;
+        },
+      };
     },
     async cleanup(): Promise<void> {
       for (const child of children) {

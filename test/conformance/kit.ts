@@ -43,6 +43,18 @@ export interface ConformanceContext {
    * `memoryUsage().external`, Bun `memoryUsage().arrayBuffers`.
    */
   externalMemory?: () => Promise<number>;
+  /**
+   * Starts recording unhandled promise rejections and uncaught exceptions in this process (Node and
+   * Bun: `process` events; Deno: the global `unhandledrejection` and `error` events) until `stop()`,
+   * which returns what was seen. The runner's own reporting of them is left in place.
+   */
+  watchUnhandled?: () => UnhandledWatch;
+}
+
+/** See {@link ConformanceContext.watchUnhandled}. */
+export interface UnhandledWatch {
+  /** Stops recording (idempotent) and returns every rejection reason and exception seen. */
+  stop(): readonly unknown[];
 }
 
 /** A child process started by the runner (see {@link ConformanceContext.spawn}). */

@@ -1,7 +1,7 @@
 // The conformance suite on Deno.listen/Deno.connect, run by `deno test` with its op and resource
 // sanitizers on: a scenario that leaves a socket, timer or pending op behind fails.
 import { adapter, connect, listen } from "../../adapters/deno/index.ts";
-import type { ChildProcess, ConformanceContext, NeverAcceptingPort } from "../conformance/kit.ts";
+import type { ChildProcess, ConformanceContext, NeverAcceptingPort, UnhandledWatch } from "../conformance/kit.ts";
 import { scenarios } from "../conformance/scenarios.ts";
 import { lineReader } from "../conformance/stdout-lines.ts";
 
@@ -9,7 +9,7 @@ const FIXTURES = decodeURIComponent(new URL("../conformance/fixtures/", import.m
 const PYTHON_FIXTURES = decodeURIComponent(new URL("../fixtures/", import.meta.url).pathname);
 
 /** The runner facilities of one scenario run, and the cleanup that follows it. */
-function facilities(): Required<Pick<ConformanceContext, "tempPath" | "neverAcceptingPort" | "spawn" | "externalMemory">> & {
+function facilities(): Required<Pick<ConformanceContext, "tempPath" | "neverAcceptingPort" | "spawn" | "externalMemory" | "watchUnhandled">> & {
   cleanup(): Promise<void>;
 } {
   let dir: string | undefined;
@@ -65,6 +65,27 @@ function facilities(): Required<Pick<ConformanceContext, "tempPath" | "neverAcce
     async externalMemory(): Promise<number> {
       (globalThis as { gc?: () => void }).gc?.();
       return Deno.memoryUsage().external;
+    },
+    watchUnhandled(): UnhandledWatch {
+      const seen: unknown[] = [];
+      // Recorded and kept from ending the test module: the scenario fails with what it saw.
+      const onRejection = (event: PromiseRejectionEvent): void => {
+        event.preventDefault();
+        seen.push(event.reason);
+      };
+      const onError = (event: ErrorEvent): void => {
+        event.preventDefault();
+        seen.push(event.error);
+      };
+      globalThis.addEventListener("unhandledrejection", onRejection);
+      globalThis.addEventListener("error", onError);
+      return {
+        stop() {
+          globalThis.removeEventListener("unhandledrejection", onRejection);
+          globalThis.removeEventListener("error", onError);
+          return seen;
+        },
+      };
     },
     async cleanup(): Promise<void> {
       for (const child of children) {

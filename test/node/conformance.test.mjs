@@ -104,6 +104,19 @@ function facilities() {
       gc();
       return process.memoryUsage().arrayBuffers;
     },
+    watchUnhandled() {
+      const seen = [];
+      const record = (reason) => void seen.push(reason);
+      process.on("unhandledRejection", record);
+      process.on("uncaughtException", record);
+      return {
+        stop() {
+          process.off("unhandledRejection", record);
+          process.off("uncaughtException", record);
+          return seen;
+        },
+      };
+    },
     async cleanup() {
       for (const { child, exited } of children) {
         if (running(child)) child.kill();
