@@ -10,6 +10,7 @@
  */
 import { CodecError } from "../errors.ts";
 import { type ResolvedCborLimits, refusedTagReason } from "./cbor-limits.ts";
+import { isValidUtf8 } from "./utf8-check.ts";
 
 // What an open container on the stack still expects.
 /** A definite-length array or map, or a tag: `left` more items. */
@@ -97,6 +98,7 @@ export function assertWellFormedCbor(bytes: Uint8Array, limits: ResolvedCborLimi
             continue walk;
           }
           if (value > end - at) throw malformed("CBOR string runs past the end of the payload");
+          if (major === 3 && !isValidUtf8(bytes, at, at + value)) throw malformed("text string that is not valid UTF-8");
           at += value;
           // Checked before cbor-x's conversion, which is quadratic in the length.
           const bignum = underBignum && major === 2 ? value : bignumBytes === -1 ? -1 : (bignumBytes += value);
