@@ -91,8 +91,10 @@ export interface AttackSpec {
   listen?: Omit<ServerOptions<unknown>, "host" | "port" | "codec">;
   /** The codec of the server and the bystander. @default "buffer" */
   codec?: BatteryCodec;
-  /** What the server does with an offender's message. @default echo */
+  /** What the server does with an offender's message (what it returns is the listener's: a promise is watched). @default echo */
   onMessage?: (message: unknown, connection: Connection<unknown>) => unknown;
+  /** Runs as a `connection` listener for each offender, before its message listener is attached. */
+  onConnection?: (connection: Connection<unknown>) => unknown;
   bounds?: BatteryBounds;
   attack(arena: Arena): Promise<void>;
 }
@@ -198,6 +200,7 @@ async function runBattery(ctx: ConformanceContext, spec: AttackSpec): Promise<vo
     conn.on("close", (info) => outcomes.push({ code: info.code, opened: true, info }));
     const onMessage = spec.onMessage ?? ((m: unknown) => void conn.send(m));
     conn.on("message", (m) => onMessage(m, conn));
+    return spec.onConnection?.(conn);
   });
   let claimed = 0;
   const arena: Arena = {
