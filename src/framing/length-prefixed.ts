@@ -158,6 +158,11 @@ export class LengthPrefixedDecoder extends DecoderBase {
     return this.stopped || this.#partial === null ? undefined : this.#partial.readTarget();
   }
 
+  /** The begun frame's bytes, its header included (so a header followed by silence counts as begun). */
+  override get partialBytes(): number {
+    return this.#headerStashLength + (this.#partial === null ? 0 : this.#partial.filled + Math.max(this.#width, 1));
+  }
+
   protected get heldBytes(): number {
     return this.#headerStashLength + (this.#partial === null ? 0 : this.#partial.filled);
   }
