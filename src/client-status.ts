@@ -146,7 +146,7 @@ export function shouldRedial(error: FramewireError | undefined): boolean {
       // The server said no. Only "not now" refusals are retried; bad credentials, a version the
       // server will not speak and an application's own codes stop the loop.
       const reasonCode = (error as FramewireError & { reasonCode?: string }).reasonCode;
-      return reasonCode === "FW_SERVER_FULL" || reasonCode === "FW_SHUTDOWN" || reasonCode === "FW_HANDSHAKE_TIMEOUT";
+      return reasonCode === "FW_SERVER_FULL" || reasonCode === "FW_SHUTDOWN" || reasonCode === "FW_HANDSHAKE_TIMEOUT" || reasonCode === "FW_ADDRESS_LIMIT" || reasonCode === "FW_RATE_LIMITED";
     }
     default:
       return true;

@@ -56,6 +56,16 @@ export const ErrorCode = {
   RECONNECT_FAILED: "FW_RECONNECT_FAILED",
   /** The peer closed with an error code of its own; the code is the error's `peerCode`. */
   PEER_ERROR: "FW_PEER_ERROR",
+  /** Nothing moved in either direction for `idleTimeoutMs`. */
+  IDLE_TIMEOUT: "FW_IDLE_TIMEOUT",
+  /** A frame that had begun arrived slower than `minReceiveRate` (a trickle). */
+  SLOW_PEER: "FW_SLOW_PEER",
+  /** The server's budget for partially received frames (`maxPendingFrameBytes`) is spent. */
+  PENDING_BUDGET: "FW_PENDING_BUDGET",
+  /** The remote address holds `maxConnectionsPerAddress` connections already. */
+  ADDRESS_LIMIT: "FW_ADDRESS_LIMIT",
+  /** The remote address opened more connections than `connectionRate` allows. */
+  RATE_LIMITED: "FW_RATE_LIMITED",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -12,16 +12,22 @@ import {
   HandlerError,
   HandshakeRejectedError,
   HeartbeatTimeoutError,
+  IdleTimeoutError,
   InvalidOptionError,
   InvalidUseError,
   MalformedFrameError,
   PeerError,
+  PendingBudgetError,
   ProtocolError,
   QueueFullError,
   reasonForPeer,
+  SlowPeerError,
   SocketError,
   toFramewireError,
 } from "./errors.ts";
+import { ConnectionLimits, type ReceiveWatchdogHost } from "./limits/connection-limits.ts";
+import type { MinReceiveRate } from "./limits/options.ts";
+import type { PendingFrameShare } from "./limits/pending-budget.ts";
 import { InboundQueue } from "./flow/inbound-queue.ts";
 import { OutboundQueue } from "./flow/outbound-queue.ts";
 import { ReadTurn, type ReadTurnHost } from "./flow/read-turn.ts";
@@ -48,6 +54,8 @@ export type ServerHandshake = ServerHandshakeOf<Connection<unknown>>;
 export interface ConnectionOwner {
   errored(connection: Connection<unknown>, error: FramewireError): void;
   closed(connection: Connection<unknown>, info: CloseInfo): void;
+  /** It started closing (told once, before `closed`; not for a socket that closes without closing first). */
+  closing?(connection: Connection<unknown>): void;
 }
 
 /** What a connection's `send()` can answer (`"offline"` is a reconnecting client's). */
@@ -169,15 +177,17 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #bytesIn = 0;
   #drops = 0;
   #undelivered = 0;
+  /** Idle timeout, minimum receive rate, PONG budget, the server's partial-frame budget. */
+  readonly #limits: ConnectionLimits;
 
-  readonly #port: SocketHandlers & HeartbeatHost & ReadTurnHost & HandshakeHost;
+  readonly #port: SocketHandlers & HeartbeatHost & ReadTurnHost & HandshakeHost & ReceiveWatchdogHost;
 
   /**
    * The adapter's and the heartbeat's way in: one small object per connection with the callbacks
    * on its prototype, instead of a closure (and its context) per callback. Declared in the class
    * body so it may call the connection's private methods.
    */
-  static readonly #Port = class ConnectionPort implements SocketHandlers, HeartbeatHost, ReadTurnHost, HandshakeHost {
+  static readonly #Port = class ConnectionPort implements SocketHandlers, HeartbeatHost, ReadTurnHost, HandshakeHost, ReceiveWatchdogHost {
     readonly #c: Connection<unknown>;
     constructor(connection: Connection<unknown>) {
       this.#c = connection;
@@ -235,6 +245,21 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     handshakeFailed(error: FramewireError): void {
       this.#c.#fail(error);
     }
+    receivedBytes(): number {
+      return this.#c.#bytesIn;
+    }
+    sentBytes(): number {
+      return this.#c.#queue.bytesFlushed;
+    }
+    partialBytes(): number {
+      return this.#c.#partialBytes();
+    }
+    idle(idleMs: number): void {
+      this.#c.#fail(new IdleTimeoutError(idleMs));
+    }
+    slow(received: number, windowMs: number, rate: MinReceiveRate): void {
+      this.#c.#fail(new SlowPeerError(received, windowMs, rate.bytesPerSecond));
+    }
   };
 
   /** @internal Created by `Server` and `connect()`; not constructed by users. */
@@ -250,6 +275,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     hello?: { app?: string };
     /** Client, resume on: the bounds, and the session to offer for re-attaching. */
     resume?: { limits: ResolvedResume; offer: Session | undefined };
+    /** Server side: this connection's share of the server's partial-frame budget. */
+    pending?: PendingFrameShare;
   }) {
     super();
     const options = init.options;
@@ -300,6 +327,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
 
     this.#port = new Connection.#Port(this as Connection<unknown>);
     this.#readTurn = new ReadTurn(this.#port);
+    this.#limits = new ConnectionLimits(this.#port, options.limits, init.pending);
 
     this.#configureSocket();
     if (this.#framewire) {
@@ -497,10 +525,17 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.#socket.destroy();
   }
 
-  /** @internal Server side: refuses this socket (REJECT in framewire mode, then close). */
-  refuse(reason: Reason): void {
-    if (this.#handshaker !== undefined && this.#state === "handshaking") {
+  /**
+   * @internal Server side: refuses this socket (REJECT in framewire mode, then close). The peer
+   * gets at most `lingerMs` to read REJECT and send FIN; with 0 the socket is destroyed unanswered.
+   */
+  refuse(reason: Reason, lingerMs = this.#options.closeTimeoutMs): void {
+    if (lingerMs > 0 && this.#handshaker !== undefined && this.#state === "handshaking") {
       this.#handshaker.refuse(reason);
+      if (lingerMs < this.#options.closeTimeoutMs && this.#closeTimer !== undefined) {
+        clearTimeout(this.#closeTimer);
+        this.#closeTimer = setTimeout(() => this.#socket.destroy(), lingerMs);
+      }
     } else {
       this.#stopReading();
       this.#recordClose({ code: reason.code, reason: reason.reason, remote: false, error: new HandshakeRejectedError(reason.code, reason.reason) });
@@ -614,12 +649,29 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     } finally {
       this.#parsing = false;
     }
+    this.#checkPending();
     // Replies sent while this chunk was handled leave now, inside the adapter's data callback
     // (Bun corks writes there) rather than in a microtask after it: the queued flush then finds
     // nothing to do.
     if (this.#ackDue) this.#sendAck();
     if (this.#flushScheduled) this.#flushTask();
     if (this.#readTurn.spent()) this.#yieldReadTurn();
+  }
+
+  /** Bytes held for a frame begun and not complete. */
+  #partialBytes(): number {
+    const decoder = this.#decoder;
+    return this.#readFailed ? 0 : (decoder.partialBytes ?? decoder.bufferedBytes);
+  }
+
+  /** The server's partial-frame budget: a connection whose frame took it past the bound closes. */
+  #checkPending(): void {
+    const held = this.#partialBytes();
+    if (!this.#limits.holding(held)) {
+      this.#readFailed = true;
+      this.#fail(new PendingBudgetError(held, this.#limits.pendingBudget));
+      this.#limits.holding(0); // what it held is let go with the failed decoder
+    }
   }
 
   /** This connection's reads held the loop for a whole turn: pause until the loop came round. */
@@ -645,6 +697,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     } finally {
       this.#parsing = false;
     }
+    this.#checkPending();
     if (this.#ackDue) this.#sendAck();
     if (this.#flushScheduled) this.#flushTask();
     if (this.#decoder.stopped || this.#readFailed) return;
@@ -796,6 +849,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
         const queue = this.#queue;
         // Counted in bytes the kernel has: Node and Deno accept every write and hold it.
         if (queue.bytesFlushed < this.#pongEnd) return;
+        // And at most maxPongsPerSecond: a peer that reads cannot make us write PONGs at its pace.
+        if (!this.#limits.mayPong(performance.now())) return;
         this.#sendControl(FrameType.PONG, body.slice());
         this.#pongEnd = queue.bytesWritten + queue.unsentBytes;
         return;
@@ -1043,6 +1098,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.#handshaker?.stop();
     this.#handshaker = undefined;
     this.#heartbeat?.stop(); // kept: its round-trip times stay in stats()
+    this.#limits.closing();
+    this.#owner?.closing?.(this as Connection<unknown>);
     if (!wasOpen) {
       this.#failHandshake(info.error ?? new ConnectionClosedError("closed during the handshake"));
       // Whatever the peer sends now cannot complete a handshake we have given up on.
@@ -1111,6 +1168,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.#handshaker?.stop();
     this.#heartbeat?.stop();
     this.#readTurn.stop();
+    this.#limits.closed();
     this.#closeTimer = this.#handshaker = undefined;
     if (this.#closeInfo === undefined) {
       if (error !== undefined) {

@@ -227,3 +227,36 @@ function describe(value: unknown): string {
     }
   }
 }
+
+/** Nothing moved in either direction for `idleTimeoutMs` (`FW_IDLE_TIMEOUT`). */
+export class IdleTimeoutError extends FramewireError {
+  override readonly name = "IdleTimeoutError";
+  constructor(readonly idleMs: number) {
+    super(ErrorCode.IDLE_TIMEOUT, `nothing sent or received for ${Math.round(idleMs)} ms`);
+  }
+}
+
+/** A frame that had begun arrived slower than `minReceiveRate` (`FW_SLOW_PEER`). */
+export class SlowPeerError extends FramewireError {
+  override readonly name = "SlowPeerError";
+  constructor(
+    /** Bytes received in the window. */
+    readonly received: number,
+    readonly windowMs: number,
+    readonly minBytesPerSecond: number,
+  ) {
+    super(ErrorCode.SLOW_PEER, `a begun frame brought ${received} bytes in ${Math.round(windowMs)} ms; at least ${minBytesPerSecond} bytes/s are required`);
+  }
+}
+
+/** The server's budget for partially received frames is spent (`FW_PENDING_BUDGET`). */
+export class PendingBudgetError extends FramewireError {
+  override readonly name = "PendingBudgetError";
+  constructor(
+    /** What this connection held of a partial frame. */
+    readonly held: number,
+    readonly max: number,
+  ) {
+    super(ErrorCode.PENDING_BUDGET, `the server's ${max} bytes for partially received frames are spent (this connection held ${held})`);
+  }
+}

@@ -84,6 +84,10 @@ export {
   SocketError,
   UnsupportedError,
 } from "./errors.ts";
+export { IdleTimeoutError, PendingBudgetError, SlowPeerError } from "./errors.ts";
+export type { ConnectionLimitOptions, ConnectionRate, MinReceiveRate, ServerLimitOptions } from "./limits/options.ts";
+export type { LimitStats } from "./limits/server-limits.ts";
+export { MAX_HANDSHAKE_DEPTH, MAX_HANDSHAKE_ITEMS, MAX_HANDSHAKE_TAGS } from "./protocol/handshake-budget.ts";
 export type { OverflowPolicy } from "./flow/outbound-queue.ts";
 export type { Undelivered } from "./flow/undelivered.ts";
 export type { ReconnectOptions } from "./reconnect/backoff.ts";

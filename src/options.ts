@@ -3,10 +3,12 @@ import { InvalidOptionError } from "./errors.ts";
 import type { OverflowPolicy } from "./flow/outbound-queue.ts";
 import { createFramer, type Framer, type FramingOptions } from "./framing/index.ts";
 import { MAX_HANDSHAKE_FIELDS, MIN_FRAME_SIZE } from "./protocol/wire.ts";
+import { MAX_HANDSHAKE_TAGS } from "./protocol/handshake-budget.ts";
+import { CONNECTION_LIMIT_KEYS, type ConnectionLimitOptions, type ResolvedConnectionLimits, resolveConnectionLimits } from "./limits/options.ts";
 import { boolean, integer, oneOf, plainObject, rejectUnknownKeys, requireObject, stringRecord } from "./validate.ts";
 
 /** Options shared by servers (for every accepted connection) and clients. */
-export interface ConnectionOptions<T = unknown> {
+export interface ConnectionOptions<T = unknown> extends ConnectionLimitOptions {
   /**
    * How messages become bytes: `"buffer"` (Uint8Array as is), `"text"` (strict UTF-8), `"json"`,
    * `"cbor"`, or a codec object: your own `{ name, encode, decode }`, or `jsonCodec(limits)` /
@@ -129,6 +131,8 @@ export interface ResolvedConnectionOptions {
   keepAlive: boolean | number;
   allowHalfOpen: boolean;
   tags: Record<string, string>;
+  /** Idle timeout, minimum receive rate, PONG budget (src/limits/options.ts). */
+  limits: ResolvedConnectionLimits;
 }
 
 export const MiB = 1024 * 1024;
@@ -157,6 +161,7 @@ export const CONNECTION_OPTION_KEYS = [
   "keepAlive",
   "allowHalfOpen",
   "tags",
+  ...CONNECTION_LIMIT_KEYS,
 ] as const;
 
 /**
@@ -184,6 +189,7 @@ export function resolveConnectionOptions(
   }
   const keepAlive = o.keepAlive === undefined || typeof o.keepAlive === "boolean" ? (o.keepAlive ?? false) : integer("keepAlive", o.keepAlive, 0, 0, MAX_KEEPALIVE_MS);
   const tags = stringRecord("tags", o.tags);
+  if (Object.keys(tags).length > MAX_HANDSHAKE_TAGS) throw new InvalidOptionError(`tags: at most ${MAX_HANDSHAKE_TAGS} fit a handshake`);
   if (protocol === "raw") {
     // Options of the framewire protocol mean nothing in raw mode: refuse them rather than ignore them.
     for (const key of ["tags", "handshakeTimeoutMs", "heartbeatIntervalMs", "heartbeatTimeoutMs"] as const) {
@@ -212,6 +218,7 @@ export function resolveConnectionOptions(
     keepAlive,
     allowHalfOpen: boolean("allowHalfOpen", o.allowHalfOpen, false),
     tags,
+    limits: resolveConnectionLimits(o, protocol, where === "listen"),
   };
   return { resolved, codec: resolveCodec(o.codec) };
 }

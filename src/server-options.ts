@@ -9,6 +9,7 @@ import { InvalidOptionError, UnsupportedError } from "./errors.ts";
 import { resolveResume, type ResolvedResume, type ServerResumeOptions } from "./session/options.ts";
 import { checkHandshakeFields, type ConnectionOptions, MAX_TIMER_MS, type ResolvedConnectionOptions, resolveConnectionOptions } from "./options.ts";
 import { boolean, integer, optionalFunction, string } from "./validate.ts";
+import { type ResolvedServerLimits, resolveServerLimits, SERVER_LIMIT_KEYS, type ServerLimitOptions } from "./limits/options.ts";
 
 /** What `verifyHandshake` sees of a client's HELLO. */
 export interface HandshakeInfo {
@@ -29,7 +30,7 @@ export interface HandshakeInfo {
  */
 export type HandshakeVerdict = boolean | undefined | void | { code: AnyCode; reason?: string };
 
-export interface ServerOptions<T = unknown> extends ConnectionOptions<T> {
+export interface ServerOptions<T = unknown> extends ConnectionOptions<T>, ServerLimitOptions {
   /**
    * Interface to bind. `"::"` or `"0.0.0.0"` for all.
    * @default "127.0.0.1"
@@ -45,7 +46,10 @@ export interface ServerOptions<T = unknown> extends ConnectionOptions<T> {
   /** Let several processes bind the same port (SO_REUSEPORT); throws `FW_UNSUPPORTED` where the adapter cannot. */
   reusePort?: boolean;
   /**
-   * Connections beyond this many are refused (framewire: REJECT with `FW_SERVER_FULL`).
+   * Connections beyond this many are refused (framewire: REJECT with `FW_SERVER_FULL`). Only
+   * connections that are handshaking or open count: one that is closing (a failed handshake, a
+   * GOAWAY, waiting for the peer's FIN) gives its slot back at once, and a refused socket never
+   * takes one (it gets REJECT, then at most 1 s to read it before it is destroyed).
    * @default 10000
    */
   maxConnections?: number;
@@ -78,9 +82,10 @@ export interface ServerSettings {
   shutdownTimeoutMs: number;
   verifyHandshake: ServerOptions<unknown>["verifyHandshake"];
   resume: ResolvedResume | undefined;
+  limits: ResolvedServerLimits;
 }
 
-const SERVER_KEYS = ["host", "port", "path", "reusePort", "maxConnections", "verifyHandshake", "shutdownTimeoutMs", "resume"] as const;
+const SERVER_KEYS = ["host", "port", "path", "reusePort", "maxConnections", "verifyHandshake", "shutdownTimeoutMs", "resume", ...SERVER_LIMIT_KEYS] as const;
 
 export function resolveServerOptions(options: ServerOptions<never> | ServerOptions<unknown>, adapter: SocketAdapter): ServerSettings {
   const { resolved, codec } = resolveConnectionOptions(options, "listen", SERVER_KEYS);
@@ -109,5 +114,6 @@ export function resolveServerOptions(options: ServerOptions<never> | ServerOptio
     shutdownTimeoutMs: integer("shutdownTimeoutMs", options.shutdownTimeoutMs, 5_000, 0, MAX_TIMER_MS),
     verifyHandshake,
     resume,
+    limits: resolveServerLimits(options),
   };
 }

@@ -12,6 +12,9 @@ import { MAX_TIMER_MS, type ResolvedConnectionOptions } from "./options.ts";
 import type { Hello, Reason } from "./protocol/wire.ts";
 import { type HandshakeVerdict, resolveServerOptions, type ServerOptions, type ServerSettings } from "./server-options.ts";
 import { integer } from "./validate.ts";
+import { Admission } from "./limits/admission.ts";
+import { PendingFrameBudget } from "./limits/pending-budget.ts";
+import { LimitCounters, type LimitStats, REFUSE_LINGER_MS, MAX_LINGERING_REFUSALS } from "./limits/server-limits.ts";
 
 export type { HandshakeInfo, HandshakeVerdict, ServerOptions } from "./server-options.ts";
 
@@ -22,6 +25,10 @@ export interface ServerStats extends Omit<ConnectionStats, "rttMs" | "srttMs" | 
   accepted: number;
   /** Sockets refused: handshake rejected or failed, or over `maxConnections`. */
   rejected: number;
+  /** What the limits refused or closed, by cause (docs/security.md). */
+  limits: LimitStats;
+  /** Bytes of partially received frames held now, over all connections (bounded by `maxPendingFrameBytes`). */
+  pendingFrameBytes: number;
 }
 
 /** Per-connection outcome counts of {@link Server.broadcast}. */
@@ -63,7 +70,12 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
   readonly #options: ResolvedConnectionOptions;
   readonly #codecOption: ServerOptions<T>["codec"];
   readonly #codec: Codec<T>;
-  readonly #maxConnections: number;
+  /** Slots: maxConnections, per address, connection rate. */
+  readonly #admission: Admission;
+  /** Connections holding a slot of `#admission`, until they start closing. */
+  readonly #slotted = new Set<Connection<T>>();
+  readonly #pendingFrames: PendingFrameBudget;
+  readonly #limitCounters = new LimitCounters();
   readonly #shutdownTimeoutMs: number;
   /** Resumable sessions (resume on). */
   readonly #sessions: SessionRegistry<Connection<T>> | undefined;
@@ -103,7 +115,8 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     this.#options = settings.connection;
     this.#codecOption = raw.codec;
     this.#codec = settings.codec as Codec<T>;
-    this.#maxConnections = settings.maxConnections;
+    this.#admission = new Admission(settings.maxConnections, settings.limits);
+    this.#pendingFrames = new PendingFrameBudget(settings.limits.maxPendingFrameBytes);
     this.#shutdownTimeoutMs = settings.shutdownTimeoutMs;
     const verify = settings.verifyHandshake;
     this.#sessions = settings.resume === undefined ? undefined : new SessionRegistry<Connection<T>>(settings.resume, (session) => this.#handBack(session, new SessionExpiredError(session.id)));
@@ -186,7 +199,15 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
       totals.undelivered += s.undelivered;
       bufferedAmount += s.bufferedAmount;
     }
-    return { ...totals, bufferedAmount, connections: this.#open.size, accepted: this.#accepted, rejected: this.#rejected };
+    return {
+      ...totals,
+      bufferedAmount,
+      connections: this.#open.size,
+      accepted: this.#accepted,
+      rejected: this.#rejected,
+      limits: this.#limitCounters.snapshot(),
+      pendingFrameBytes: this.#pendingFrames.held,
+    };
   }
 
   async #shutdown(graceMs: number): Promise<void> {
@@ -209,8 +230,8 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
 
   #accept(socket: RawSocket) {
     this.#accepted++;
-    // Sockets being refused (they may linger until the peer's FIN) do not hold a slot.
-    const full = this.#all.size - this.#refusing.size >= this.#maxConnections || this.#closing !== undefined;
+    // Only handshaking and open connections hold a slot (src/limits/admission.ts).
+    const refusal = this.#closing !== undefined ? { code: ErrorCode.SHUTDOWN, reason: "server shutting down" } : this.#admission.admit(socket.remoteAddress, performance.now());
     const connection = new Connection<T>({
       id: this.#nextId++,
       role: "server",
@@ -221,17 +242,17 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
       codec: resolveCodec<T>(this.#codecOption),
       serverHandshake: this.#handshake,
       owner: this.#owner,
+      pending: this.#pendingFrames.share(),
     });
     this.#all.add(connection);
-    if (full) {
+    if (refusal !== undefined) {
+      this.#limitCounters.count(refusal.code);
+      // A refused socket gets REJECT and a short while to read it; past a bound of such sockets, none.
+      connection.refuse(refusal, this.#refusing.size >= MAX_LINGERING_REFUSALS ? 0 : REFUSE_LINGER_MS);
       this.#refusing.add(connection);
-      connection.refuse(
-        this.#closing !== undefined
-          ? { code: ErrorCode.SHUTDOWN, reason: "server shutting down" }
-          : { code: ErrorCode.SERVER_FULL, reason: `server is at maxConnections (${this.#maxConnections})` },
-      );
       return connection.handlers;
     }
+    this.#slotted.add(connection);
     // Raw mode has no handshake: the connection is open now.
     if (this.#options.protocol === "raw") queueMicrotask(() => this.#opened(connection));
     return connection.handlers;
@@ -258,10 +279,17 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
   /** Each connection reports its errors and its close here, before its own listeners hear of them. */
   readonly #owner: ConnectionOwner = {
     errored: (connection, error) => {
+      this.#limitCounters.count(error.code);
       if (this.#open.has(connection.id)) this.#safeEmit("error", error, connection as Connection<T>);
     },
+    closing: (connection) => this.#leaveSlot(connection as Connection<T>),
     closed: (connection, info) => this.#forget(connection as Connection<T>, info),
   };
+
+  /** A closing or closed connection gives its slot back (once). */
+  #leaveSlot(connection: Connection<T>): void {
+    if (this.#slotted.delete(connection)) this.#admission.leave(connection.remoteAddress, performance.now());
+  }
 
   #forget(connection: Connection<T>, info: CloseInfo): void {
     const session = connection.session;
@@ -273,6 +301,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
         this.#handBack(session, info.error ?? new SessionExpiredError(session.id, `session ${session.id} closed: ${info.code}`));
       }
     }
+    this.#leaveSlot(connection);
     this.#all.delete(connection);
     this.#refusing.delete(connection);
     const wasOpen = this.#open.delete(connection.id);

@@ -18,6 +18,11 @@ export abstract class DecoderBase implements FrameDecoder {
     return this.#rest !== null;
   }
 
+  /** Bytes held for the frame that has begun and is not complete (not counting unparsed bytes kept by `stop()`). */
+  get partialBytes(): number {
+    return this.heldBytes;
+  }
+
   get bufferedBytes(): number {
     return this.heldBytes + (this.#rest ? this.#rest.length - this.#restOffset : 0);
   }

@@ -55,6 +55,11 @@ export interface FrameDecoder {
   /** Bytes held for an incomplete or unparsed frame. */
   readonly bufferedBytes: number;
   /**
+   * Bytes held for the frame that has begun and is not complete, without what `stop()` kept
+   * unparsed (the limits use it: src/limits/). Absent: `bufferedBytes` is used.
+   */
+  readonly partialBytes?: number;
+  /**
    * Where the next bytes may be read to directly: a view of the body of a large frame being
    * received, or undefined. Bytes read into it are then pushed as a view of it (no copy).
    */

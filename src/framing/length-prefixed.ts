@@ -163,6 +163,11 @@ export class LengthPrefixedDecoder extends DecoderBase {
     this.#headerStashLength = 0;
   }
 
+  /** The begun frame's bytes, its header included (so a header followed by silence counts as begun). */
+  override get partialBytes(): number {
+    return this.#headerStashLength + (this.#partial === null ? 0 : this.#partial.filled + Math.max(this.#width, 1));
+  }
+
   protected get heldBytes(): number {
     return this.#headerStashLength + (this.#partial === null ? 0 : this.#partial.filled);
   }

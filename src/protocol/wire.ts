@@ -5,6 +5,7 @@
 import { decodeUtf8, encodeUtf8 } from "../codec/text.ts";
 import { type AnyCode, codeFromPeer, reasonFromPeer, truncateReason } from "../codes.ts";
 import { ProtocolError } from "../errors.ts";
+import { checkHandshakeJson, checkTagCount } from "./handshake-budget.ts";
 import { decodeResumeHello, decodeResumeWelcome, type ResumeHello, type ResumeWelcome } from "./resume.ts";
 
 /** Frame types. 0x0C–0x7F are reserved for future versions, 0x80–0xFF for extensions. */
@@ -97,6 +98,7 @@ export function decodeHello(body: Uint8Array): Hello {
   if (body.length < 4 || body[0] !== MAGIC_0 || body[1] !== MAGIC_1) {
     throw new ProtocolError("HELLO without the framewire magic");
   }
+  checkHandshakeJson(body.subarray(4), "HELLO");
   const fields = parseObject(body.subarray(4), "HELLO");
   const hello: Hello = { minVersion: body[2] as number, maxVersion: body[3] as number };
   if (fields.app !== undefined) {
@@ -127,6 +129,7 @@ export function encodeWelcome(welcome: Welcome): Uint8Array {
 
 export function decodeWelcome(body: Uint8Array): Welcome {
   if (body.length < 1) throw new ProtocolError("empty WELCOME");
+  checkHandshakeJson(body.subarray(1), "WELCOME");
   const fields = parseObject(body.subarray(1), "WELCOME");
   if (typeof fields.session !== "string" || !isCount(fields.heartbeatMs)) {
     throw new ProtocolError("WELCOME lacks a session or heartbeatMs");
@@ -194,6 +197,7 @@ function frameLimit(value: unknown, frame: string): number {
 
 function tags(value: unknown, frame: string): Record<string, string> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ProtocolError(`${frame} tags are not an object`);
+  checkTagCount(value, frame);
   for (const v of Object.values(value)) if (typeof v !== "string") throw new ProtocolError(`${frame} has a tag whose value is not a string`);
   return value as Record<string, string>;
 }

@@ -10,6 +10,7 @@ import { decodingScenarios } from "./suites/decoding.ts";
 import { floodScenarios } from "./suites/flood.ts";
 import { handlerScenarios } from "./suites/handlers.ts";
 import { hostileScenarios } from "./suites/hostile/index.ts";
+import { limitScenarios } from "./suites/limits.ts";
 import { memoryScenarios } from "./suites/memory.ts";
 import { optionScenarios } from "./suites/options.ts";
 import { protocolScenarios } from "./suites/protocol.ts";
@@ -21,4 +22,4 @@ import { writtenBufferScenarios } from "./suites/written-buffers.ts";
 export type { ChildProcess, ConformanceContext, NeverAcceptingPort, Scenario } from "./kit.ts";
 export { AssertionFailed } from "./kit.ts";
 
-export const scenarios: Scenario[] = [...coreScenarios, ...handlerScenarios, ...optionScenarios, ...protocolScenarios, ...queueScenarios, ...writtenBufferScenarios, ...memoryScenarios, ...decodingScenarios, ...floodScenarios, ...reconnectScenarios, ...resumeScenarios, ...hostileScenarios];
+export const scenarios: Scenario[] = [...coreScenarios, ...handlerScenarios, ...optionScenarios, ...protocolScenarios, ...queueScenarios, ...writtenBufferScenarios, ...memoryScenarios, ...decodingScenarios, ...floodScenarios, ...reconnectScenarios, ...resumeScenarios, ...limitScenarios, ...hostileScenarios];
