@@ -141,6 +141,9 @@ export function shouldRedial(error: FramewireError | undefined): boolean {
     case "FW_INVALID_OPTION":
     case "FW_INVALID_USE":
     case "FW_UNSUPPORTED":
+    case "FW_AUTH_FAILED": // the same credentials would be refused again
+    case "FW_AUTH_REPLAY": // a fresh nonce each time: only a wrong clock repeats this
+    case "FW_AUTH_SERVER_UNVERIFIED":
       return false;
     case "FW_HANDSHAKE_REJECTED": {
       // The server said no. Only "not now" refusals are retried; bad credentials, a version the

@@ -54,6 +54,14 @@ export const ErrorCode = {
   SESSION_MOVED: "FW_SESSION_MOVED",
   /** A reconnecting client used up `reconnect.maxAttempts`; the last attempt's error is the `cause`. */
   RECONNECT_FAILED: "FW_RECONNECT_FAILED",
+  /** Authenticated handshake: a bad proof, an unknown key id or scheme, or no `auth` where the server requires it (a stranger is not told which). */
+  AUTH_FAILED: "FW_AUTH_FAILED",
+  /** Authenticated handshake: a HELLO's nonce was seen before, or its timestamp is outside the server's window. */
+  AUTH_REPLAY: "FW_AUTH_REPLAY",
+  /** Authenticated handshake: the server's replay cache is full of live nonces; try again later. */
+  AUTH_BUSY: "FW_AUTH_BUSY",
+  /** Client side, `requireServerProof`: WELCOME carried no valid proof of the server's key. */
+  AUTH_SERVER_UNVERIFIED: "FW_AUTH_SERVER_UNVERIFIED",
   /** The peer closed with an error code of its own; the code is the error's `peerCode`. */
   PEER_ERROR: "FW_PEER_ERROR",
   /** Nothing moved in either direction for `idleTimeoutMs`. */

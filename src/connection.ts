@@ -33,6 +33,8 @@ import { OutboundQueue } from "./flow/outbound-queue.ts";
 import { ReadTurn, type ReadTurnHost } from "./flow/read-turn.ts";
 import { countUndelivered } from "./flow/undelivered.ts";
 import { type FrameDecoder, type Framer, LengthPrefixedDecoder, LengthPrefixedFramer } from "./framing/index.ts";
+import type { AuthIdentity } from "./auth/authenticator.ts";
+import type { ResolvedClientAuth } from "./auth/client-auth.ts";
 import { type AgreedSession, Handshake, type HandshakeHost, type Negotiated, type ServerHandshake as ServerHandshakeOf } from "./handshake.ts";
 import { Heartbeat, type HeartbeatHost } from "./heartbeat.ts";
 import type { ResolvedConnectionOptions } from "./options.ts";
@@ -102,6 +104,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #sessionId = "";
   #peerTags: Readonly<Record<string, string>> = {};
   #version = 0;
+  #identity: AuthIdentity | undefined;
 
   readonly #socket: RawSocket;
   readonly #options: ResolvedConnectionOptions;
@@ -277,6 +280,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     resume?: { limits: ResolvedResume; offer: Session | undefined };
     /** Server side: this connection's share of the server's partial-frame budget. */
     pending?: PendingFrameShare;
+    /** Client, authenticated handshake. */
+    auth?: ResolvedClientAuth;
   }) {
     super();
     const options = init.options;
@@ -334,7 +339,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       this.#state = "handshaking";
       this.#handshaker = new Handshake<Connection<unknown>>(
         this.#port,
-        { timeoutMs: options.handshakeTimeoutMs, maxFrameSize: options.maxFrameSize, tags: options.tags, app: init.hello?.app, resume: init.resume },
+        { timeoutMs: options.handshakeTimeoutMs, maxFrameSize: options.maxFrameSize, tags: options.tags, app: init.hello?.app, resume: init.resume, auth: init.auth },
         this as Connection<unknown>,
         init.serverHandshake,
       );
@@ -367,6 +372,11 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   /** @internal The resumable session, if both sides agreed on one. */
   get session(): Session | undefined {
     return this.#session;
+  }
+
+  /** Server side, authenticated handshake: the scheme and key id the client proved (undefined: not authenticated). */
+  get identity(): AuthIdentity | undefined {
+    return this.#identity;
   }
 
   /** framewire: the negotiated protocol version (0 in raw mode). */
@@ -894,6 +904,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.#version = agreed.version;
     this.#sessionId = agreed.session;
     this.#peerTags = agreed.peerTags;
+    this.#identity = agreed.identity;
     if (agreed.peerMaxFrame !== undefined) this.#peerMaxFrame = agreed.peerMaxFrame;
     if (agreed.resume !== undefined) this.#carry(agreed.resume);
     const heartbeatMs = agreed.heartbeatMs;

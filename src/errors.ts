@@ -64,7 +64,7 @@ export class HandshakeError extends FramewireError {
  * `"BAD_TOKEN"`, or framewire's, e.g. `"FW_SERVER_FULL"`); `reason` its text, made safe to log.
  */
 export class HandshakeRejectedError extends HandshakeError {
-  override readonly name = "HandshakeRejectedError";
+  override readonly name: string = "HandshakeRejectedError";
   constructor(
     readonly reasonCode: AnyCode,
     readonly reason: string,

@@ -125,3 +125,4 @@ export {
   type ServerOptions,
   type ServerStats,
 } from "./server.ts";
+export * from "./auth/index.ts";

@@ -5,6 +5,9 @@
 import type { ListenOptions, SocketAdapter } from "./adapter.ts";
 import type { Codec } from "./codec/index.ts";
 import type { AnyCode } from "./codes.ts";
+import type { AuthIdentity, ServerAuthOptions } from "./auth/authenticator.ts";
+import { resolveServerAuth } from "./auth/options.ts";
+import type { ResolvedServerAuth } from "./auth/server-gate.ts";
 import { InvalidOptionError, UnsupportedError } from "./errors.ts";
 import { resolveResume, type ResolvedResume, type ServerResumeOptions } from "./session/options.ts";
 import { checkHandshakeFields, type ConnectionOptions, MAX_TIMER_MS, type ResolvedConnectionOptions, resolveConnectionOptions } from "./options.ts";
@@ -19,6 +22,8 @@ export interface HandshakeInfo {
   tags: Readonly<Record<string, string>>;
   remoteAddress: string;
   remotePort: number;
+  /** Authenticated handshake (`auth`): the scheme and key id the client proved; undefined when it did not authenticate (`auth.required: false`). */
+  identity: AuthIdentity | undefined;
 }
 
 /**
@@ -71,6 +76,16 @@ export interface ServerOptions<T = unknown> extends ConnectionOptions<T>, Server
    * @default false
    */
   resume?: boolean | ServerResumeOptions;
+  /**
+   * framewire only: an authenticated handshake (docs/protocol.md §14). Each HELLO must carry a
+   * valid, fresh proof of a key of one of `authenticators` (built in: `hmacServerAuth`,
+   * `ed25519ServerAuth`), else REJECT `FW_AUTH_FAILED` / `FW_AUTH_REPLAY` / `FW_AUTH_BUSY`;
+   * `verifyHandshake` and `connection.identity` see who it is.
+   * @default undefined (no authentication)
+   * @example
+   * listen({ auth: { authenticators: [hmacServerAuth({ keys: { "sensor-7": secretHex } })] } })
+   */
+  auth?: ServerAuthOptions;
 }
 
 /** Server-level settings, checked before anything is bound. */
@@ -83,9 +98,10 @@ export interface ServerSettings {
   verifyHandshake: ServerOptions<unknown>["verifyHandshake"];
   resume: ResolvedResume | undefined;
   limits: ResolvedServerLimits;
+  auth: ResolvedServerAuth | undefined;
 }
 
-const SERVER_KEYS = ["host", "port", "path", "reusePort", "maxConnections", "verifyHandshake", "shutdownTimeoutMs", "resume", ...SERVER_LIMIT_KEYS] as const;
+const SERVER_KEYS = ["host", "port", "path", "reusePort", "maxConnections", "verifyHandshake", "shutdownTimeoutMs", "resume", "auth", ...SERVER_LIMIT_KEYS] as const;
 
 export function resolveServerOptions(options: ServerOptions<never> | ServerOptions<unknown>, adapter: SocketAdapter): ServerSettings {
   const { resolved, codec } = resolveConnectionOptions(options, "listen", SERVER_KEYS);
@@ -115,5 +131,6 @@ export function resolveServerOptions(options: ServerOptions<never> | ServerOptio
     verifyHandshake,
     resume,
     limits: resolveServerLimits(options),
+    auth: resolveServerAuth(options.auth, resolved.protocol),
   };
 }

@@ -6,10 +6,12 @@ import { TypedEmitter } from "./emitter.ts";
 import { ErrorCode } from "./codes.ts";
 import { FrameTooLargeError, FramewireError, HandlerError, InvalidOptionError, QueueFullError, reasonForPeer, SessionExpiredError, toFramewireError } from "./errors.ts";
 import type { ServerVerdict } from "./handshake.ts";
+import { ServerAuthGate } from "./auth/server-gate.ts";
 import { SessionRegistry } from "./session/registry.ts";
 import { keepsSession, randomHex, type Session } from "./session/session.ts";
 import { MAX_TIMER_MS, type ResolvedConnectionOptions } from "./options.ts";
 import type { Hello, Reason } from "./protocol/wire.ts";
+import type { AuthIdentity } from "./auth/authenticator.ts";
 import { type HandshakeVerdict, resolveServerOptions, type ServerOptions, type ServerSettings } from "./server-options.ts";
 import { integer } from "./validate.ts";
 import { Admission } from "./limits/admission.ts";
@@ -123,7 +125,8 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     this.#handshake = {
       heartbeatMs: settings.connection.heartbeatIntervalMs,
       tags: settings.connection.tags,
-      accept: (hello, version, connection) => this.#verify(verify, hello, version, connection),
+      accept: (hello, version, connection, identity) => this.#verify(verify, hello, version, connection, identity),
+      auth: settings.auth === undefined ? undefined : new ServerAuthGate(settings.auth),
       opened: (connection) => this.#opened(connection as Connection<T>),
     };
   }
@@ -325,6 +328,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     hello: Hello,
     version: number,
     connection: Connection<unknown>,
+    identity?: AuthIdentity,
   ): Promise<ServerVerdict> {
     if (verify !== undefined) {
       let verdict: HandshakeVerdict;
@@ -335,6 +339,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
           tags: hello.tags ?? {},
           remoteAddress: connection.remoteAddress,
           remotePort: connection.remotePort,
+          identity,
         });
       } catch (error) {
         return handlerFailure(error);

@@ -10,7 +10,22 @@ declare function clearInterval(handle: unknown): void;
 declare function queueMicrotask(callback: () => void): void;
 
 declare var performance: { now(): number };
-declare var crypto: { getRandomValues<T extends Uint8Array>(array: T): T };
+declare var crypto: {
+  getRandomValues<T extends Uint8Array>(array: T): T;
+  /** WebCrypto, for the authenticated handshake (src/auth/): HMAC-SHA256 and Ed25519 only. */
+  subtle: {
+    importKey(format: "raw" | "pkcs8" | "spki", keyData: Uint8Array, algorithm: { name: string; hash?: string }, extractable: boolean, usages: ("sign" | "verify")[]): Promise<WebCryptoKeyShape>;
+    sign(algorithm: { name: string }, key: WebCryptoKeyShape, data: Uint8Array): Promise<ArrayBuffer>;
+    verify(algorithm: { name: string }, key: WebCryptoKeyShape, signature: Uint8Array, data: Uint8Array): Promise<boolean>;
+  };
+};
+/** A WebCrypto `CryptoKey`, structurally (the public type is `WebCryptoKey` in src/auth/authenticator.ts). */
+interface WebCryptoKeyShape {
+  readonly type: string;
+  readonly algorithm: { readonly name: string };
+  readonly usages: readonly string[];
+}
+declare function atob(data: string): string;
 
 declare class TextEncoder {
   encode(input?: string): Uint8Array<ArrayBuffer>;

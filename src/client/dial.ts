@@ -38,6 +38,7 @@ export async function dial<T>(adapter: SocketAdapter, settings: ClientSettings, 
             codec: settings.codec as Codec<T>,
             ...(settings.app !== undefined ? { hello: { app: settings.app } } : {}),
             ...(settings.resume !== undefined ? { resume: { limits: settings.resume, offer } } : {}),
+            ...(settings.auth !== undefined ? { auth: settings.auth } : {}),
           });
           return connection.handlers;
         },

@@ -10,6 +10,9 @@ import type { OverflowPolicy } from "../flow/outbound-queue.ts";
 import { checkHandshakeFields, type ConnectionOptions, MAX_TIMER_MS, type ResolvedConnectionOptions, resolveConnectionOptions } from "../options.ts";
 import { type ReconnectOptions, type ResolvedReconnect, resolveReconnect } from "../reconnect/backoff.ts";
 import { type ResolvedResume, type ResumeOptions, resolveResume } from "../session/options.ts";
+import type { ClientAuthenticator } from "../auth/authenticator.ts";
+import type { ResolvedClientAuth } from "../auth/client-auth.ts";
+import { resolveClientAuth } from "../auth/options.ts";
 import { integer, oneOf, plainObject, rejectUnknownKeys, string } from "../validate.ts";
 
 /** Where sends wait while a reconnecting client has no connection. */
@@ -73,9 +76,23 @@ export interface ClientOptions<T = unknown> extends ConnectionOptions<T> {
    * @default false
    */
   resume?: boolean | ResumeOptions;
+  /**
+   * framewire only: authenticate in the handshake (docs/protocol.md §14) with this scheme's key,
+   * e.g. `hmacAuth({ id, secret })` or `ed25519Auth({ id, privateKey })`. A refusal fails
+   * `connect()` with an `AuthRejectedError` (`FW_AUTH_FAILED`, `FW_AUTH_REPLAY`, `FW_AUTH_BUSY`).
+   * @default undefined (no authentication)
+   */
+  auth?: ClientAuthenticator;
+  /**
+   * With `auth`: the server must prove in WELCOME that it holds the key too (HMAC: the same
+   * secret; Ed25519: the private key of `serverPublicKey`), over this connection's fresh nonce;
+   * otherwise the handshake fails with `FW_AUTH_SERVER_UNVERIFIED`.
+   * @default false
+   */
+  requireServerProof?: boolean;
 }
 
-const CLIENT_KEYS = ["host", "port", "path", "connectTimeoutMs", "app", "reconnect", "offline", "resume"] as const;
+const CLIENT_KEYS = ["host", "port", "path", "connectTimeoutMs", "app", "reconnect", "offline", "resume", "auth", "requireServerProof"] as const;
 const OFFLINE_KEYS: ReadonlySet<string> = new Set(["maxMessages", "maxBytes", "ttlMs", "overflow"]);
 
 /** Client settings, checked before any socket is opened. */
@@ -91,6 +108,7 @@ export interface ClientSettings {
   /** Undefined: no offline queue (reconnect off, or `offline: false`). */
   offline: OfflineQueueOptions | undefined;
   resume: ResolvedResume | undefined;
+  auth: ResolvedClientAuth | undefined;
 }
 
 export function resolveClientOptions(options: ClientOptions<never> | ClientOptions<unknown>, adapter: SocketAdapter): ClientSettings {
@@ -123,6 +141,7 @@ export function resolveClientOptions(options: ClientOptions<never> | ClientOptio
     reconnect,
     offline: resolveOffline(options.offline, reconnect !== undefined, resolved.overflow),
     resume,
+    auth: resolveClientAuth(options.auth, options.requireServerProof, resolved.protocol),
   };
 }
 

@@ -6,6 +6,7 @@ import { decodeUtf8, encodeUtf8 } from "../codec/text.ts";
 import { type AnyCode, codeFromPeer, reasonFromPeer, truncateReason } from "../codes.ts";
 import { ProtocolError } from "../errors.ts";
 import { checkHandshakeJson, checkTagCount } from "./handshake-budget.ts";
+import { decodeHelloAuth, decodeWelcomeAuth, type HelloAuth, type WelcomeAuth } from "./auth.ts";
 import { decodeResumeHello, decodeResumeWelcome, type ResumeHello, type ResumeWelcome } from "./resume.ts";
 
 /** Frame types. 0x0C–0x7F are reserved for future versions, 0x80–0xFF for extensions. */
@@ -61,6 +62,8 @@ export interface Hello {
   maxFrameSize?: number;
   /** Resumable sessions: present when the client asks for one (docs/protocol.md §13). */
   resume?: ResumeHello;
+  /** Authenticated handshake: the client's proof (docs/protocol.md §14). Always the last member. */
+  auth?: HelloAuth;
 }
 
 export interface Welcome {
@@ -73,6 +76,8 @@ export interface Welcome {
   heartbeatMs: number;
   /** Resumable sessions: present when HELLO asked and the server has them on. */
   resume?: ResumeWelcome;
+  /** Authenticated handshake, mutual: the server's proof (docs/protocol.md §14). Always the last member. */
+  auth?: WelcomeAuth;
 }
 
 /** REJECT and GOAWAY both carry a reason code and text. */
@@ -84,7 +89,7 @@ export interface Reason {
 }
 
 export function encodeHello(hello: Hello): Uint8Array {
-  const json = encodeUtf8(JSON.stringify({ app: hello.app, tags: hello.tags, maxFrameSize: hello.maxFrameSize, resume: hello.resume }));
+  const json = encodeUtf8(JSON.stringify({ app: hello.app, tags: hello.tags, maxFrameSize: hello.maxFrameSize, resume: hello.resume, auth: hello.auth }));
   const out = new Uint8Array(4 + json.length);
   out[0] = MAGIC_0;
   out[1] = MAGIC_1;
@@ -108,6 +113,7 @@ export function decodeHello(body: Uint8Array): Hello {
   if (fields.maxFrameSize !== undefined) hello.maxFrameSize = frameLimit(fields.maxFrameSize, "HELLO");
   if (fields.tags !== undefined) hello.tags = tags(fields.tags, "HELLO");
   if (fields.resume !== undefined) hello.resume = decodeResumeHello(fields.resume);
+  if (fields.auth !== undefined) hello.auth = decodeHelloAuth(fields.auth);
   return hello;
 }
 
@@ -119,6 +125,7 @@ export function encodeWelcome(welcome: Welcome): Uint8Array {
       maxFrameSize: welcome.maxFrameSize,
       heartbeatMs: welcome.heartbeatMs,
       resume: welcome.resume,
+      auth: welcome.auth,
     }),
   );
   const out = new Uint8Array(1 + json.length);
@@ -143,6 +150,7 @@ export function decodeWelcome(body: Uint8Array): Welcome {
     heartbeatMs: fields.heartbeatMs,
     ...(fields.tags !== undefined ? { tags: tags(fields.tags, "WELCOME") } : {}),
     ...(fields.resume !== undefined ? { resume: decodeResumeWelcome(fields.resume) } : {}),
+    ...(fields.auth !== undefined ? { auth: decodeWelcomeAuth(fields.auth) } : {}),
   };
 }
 
