@@ -85,6 +85,8 @@ export {
   UnsupportedError,
 } from "./errors.ts";
 export type { OverflowPolicy } from "./flow/outbound-queue.ts";
+export type { InboundRateLimit, RateLimit } from "./flow/rate-limit-options.ts";
+export type { Priority, SendOptions } from "./flow/send-lanes.ts";
 export type { Undelivered } from "./flow/undelivered.ts";
 export type { ReconnectOptions } from "./reconnect/backoff.ts";
 export type { ResumeOptions, ServerResumeOptions } from "./session/options.ts";

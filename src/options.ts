@@ -1,6 +1,7 @@
 import { type Codec, type CodecName, resolveCodec } from "./codec/index.ts";
 import { InvalidOptionError } from "./errors.ts";
 import type { OverflowPolicy } from "./flow/outbound-queue.ts";
+import { type InboundRateLimit, type RateLimit, type ResolvedRateLimit, resolveRateLimit } from "./flow/rate-limit-options.ts";
 import { createFramer, type Framer, type FramingOptions } from "./framing/index.ts";
 import { MAX_HANDSHAKE_FIELDS, MIN_FRAME_SIZE } from "./protocol/wire.ts";
 import { boolean, integer, oneOf, plainObject, rejectUnknownKeys, requireObject, stringRecord } from "./validate.ts";
@@ -108,6 +109,17 @@ export interface ConnectionOptions<T = unknown> {
   allowHalfOpen?: boolean;
   /** framewire only: string tags sent in HELLO (client) or WELCOME (server); with `app`, at most 64 KiB of JSON. */
   tags?: Record<string, string>;
+  /**
+   * Outbound token bucket of each connection (see {@link RateLimit}): DATA frames wait in their
+   * priority lanes until tokens allow, and count in `bufferedAmount` meanwhile.
+   * @default no limit
+   */
+  rateLimit?: RateLimit;
+  /**
+   * Inbound token bucket of each connection (see {@link InboundRateLimit}): reading pauses while it is empty.
+   * @default no limit
+   */
+  inboundRateLimit?: InboundRateLimit;
 }
 
 /** Validated options with defaults applied, as the core uses them. */
@@ -129,6 +141,8 @@ export interface ResolvedConnectionOptions {
   keepAlive: boolean | number;
   allowHalfOpen: boolean;
   tags: Record<string, string>;
+  rateLimit: ResolvedRateLimit | undefined;
+  inboundRateLimit: ResolvedRateLimit | undefined;
 }
 
 export const MiB = 1024 * 1024;
@@ -157,6 +171,8 @@ export const CONNECTION_OPTION_KEYS = [
   "keepAlive",
   "allowHalfOpen",
   "tags",
+  "rateLimit",
+  "inboundRateLimit",
 ] as const;
 
 /**
@@ -212,6 +228,8 @@ export function resolveConnectionOptions(
     keepAlive,
     allowHalfOpen: boolean("allowHalfOpen", o.allowHalfOpen, false),
     tags,
+    rateLimit: resolveRateLimit("rateLimit", o.rateLimit),
+    inboundRateLimit: resolveRateLimit("inboundRateLimit", o.inboundRateLimit, true),
   };
   return { resolved, codec: resolveCodec(o.codec) };
 }

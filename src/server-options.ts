@@ -6,6 +6,7 @@ import type { ListenOptions, SocketAdapter } from "./adapter.ts";
 import type { Codec } from "./codec/index.ts";
 import type { AnyCode } from "./codes.ts";
 import { InvalidOptionError, UnsupportedError } from "./errors.ts";
+import { type RateLimit, type ResolvedRateLimit, resolveRateLimit } from "./flow/rate-limit-options.ts";
 import { resolveResume, type ResolvedResume, type ServerResumeOptions } from "./session/options.ts";
 import { checkHandshakeFields, type ConnectionOptions, MAX_TIMER_MS, type ResolvedConnectionOptions, resolveConnectionOptions } from "./options.ts";
 import { boolean, integer, optionalFunction, string } from "./validate.ts";
@@ -67,6 +68,13 @@ export interface ServerOptions<T = unknown> extends ConnectionOptions<T> {
    * @default false
    */
   resume?: boolean | ServerResumeOptions;
+  /**
+   * One outbound token bucket shared by all of this server's connections (see {@link RateLimit}):
+   * together they send at most this rate; waiting connections take turns. Works with a
+   * per-connection `rateLimit` too: a frame then needs tokens from both.
+   * @default no limit
+   */
+  serverRateLimit?: RateLimit;
 }
 
 /** Server-level settings, checked before anything is bound. */
@@ -78,9 +86,10 @@ export interface ServerSettings {
   shutdownTimeoutMs: number;
   verifyHandshake: ServerOptions<unknown>["verifyHandshake"];
   resume: ResolvedResume | undefined;
+  serverRateLimit: ResolvedRateLimit | undefined;
 }
 
-const SERVER_KEYS = ["host", "port", "path", "reusePort", "maxConnections", "verifyHandshake", "shutdownTimeoutMs", "resume"] as const;
+const SERVER_KEYS = ["host", "port", "path", "reusePort", "maxConnections", "verifyHandshake", "shutdownTimeoutMs", "resume", "serverRateLimit"] as const;
 
 export function resolveServerOptions(options: ServerOptions<never> | ServerOptions<unknown>, adapter: SocketAdapter): ServerSettings {
   const { resolved, codec } = resolveConnectionOptions(options, "listen", SERVER_KEYS);
@@ -109,5 +118,6 @@ export function resolveServerOptions(options: ServerOptions<never> | ServerOptio
     shutdownTimeoutMs: integer("shutdownTimeoutMs", options.shutdownTimeoutMs, 5_000, 0, MAX_TIMER_MS),
     verifyHandshake,
     resume,
+    serverRateLimit: resolveRateLimit("serverRateLimit", options.serverRateLimit),
   };
 }

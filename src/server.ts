@@ -6,6 +6,8 @@ import { TypedEmitter } from "./emitter.ts";
 import { ErrorCode } from "./codes.ts";
 import { FrameTooLargeError, FramewireError, HandlerError, InvalidOptionError, QueueFullError, reasonForPeer, SessionExpiredError, toFramewireError } from "./errors.ts";
 import type { ServerVerdict } from "./handshake.ts";
+import { RateLimiter } from "./flow/rate-limiter.ts";
+import { type SendOptions, sendLevel } from "./flow/send-lanes.ts";
 import { SessionRegistry } from "./session/registry.ts";
 import { keepsSession, randomHex, type Session } from "./session/session.ts";
 import { MAX_TIMER_MS, type ResolvedConnectionOptions } from "./options.ts";
@@ -68,6 +70,8 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
   /** Resumable sessions (resume on). */
   readonly #sessions: SessionRegistry<Connection<T>> | undefined;
   readonly #handshake: ServerHandshake;
+  /** `serverRateLimit`: one bucket for every connection's outbound DATA. */
+  readonly #rateLimiter: RateLimiter | undefined;
   /** Every accepted socket's connection, handshaking or open. */
   readonly #all = new Set<Connection<T>>();
   readonly #open = new Map<number, Connection<T>>();
@@ -105,6 +109,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     this.#codec = settings.codec as Codec<T>;
     this.#maxConnections = settings.maxConnections;
     this.#shutdownTimeoutMs = settings.shutdownTimeoutMs;
+    this.#rateLimiter = settings.serverRateLimit === undefined ? undefined : new RateLimiter(settings.serverRateLimit);
     const verify = settings.verifyHandshake;
     this.#sessions = settings.resume === undefined ? undefined : new SessionRegistry<Connection<T>>(settings.resume, (session) => this.#handBack(session, new SessionExpiredError(session.id)));
     this.#handshake = {
@@ -141,10 +146,12 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
    * Sends one message to every open connection (or those `filter` keeps), encoding it once. One
    * connection never stops the others: a full queue or a peer that accepts smaller messages is
    * counted in the result (`full`, `tooLarge`) and the broadcast goes on.
+   * `options` as for `send()` (a priority is refused with resume, before anything is sent).
    * @throws CodecError when the message cannot be encoded, or what `filter` throws (nothing is
    * sent then).
    */
-  broadcast(message: T, filter?: (connection: Connection<T>) => boolean): BroadcastResult {
+  broadcast(message: T, filter?: (connection: Connection<T>) => boolean, options?: SendOptions): BroadcastResult {
+    if (options !== undefined) sendLevel(options, this.#sessions !== undefined);
     const payload = encodeWith(this.#codec, message);
     const result: BroadcastResult = { queued: 0, backpressure: 0, dropped: 0, full: 0, tooLarge: 0, closed: 0 };
     // The filter runs for every connection first: if it throws, nobody got the message yet.
@@ -152,7 +159,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     for (const connection of targets) {
       let status: ConnectionSendStatus;
       try {
-        status = connection.sendEncoded(payload);
+        status = connection.sendEncoded(payload, options);
       } catch (error) {
         if (error instanceof QueueFullError) result.full++;
         else if (error instanceof FrameTooLargeError) result.tooLarge++;
@@ -221,6 +228,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
       codec: resolveCodec<T>(this.#codecOption),
       serverHandshake: this.#handshake,
       owner: this.#owner,
+      ...(this.#rateLimiter === undefined ? {} : { sharedLimiter: this.#rateLimiter }),
     });
     this.#all.add(connection);
     if (full) {
