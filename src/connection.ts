@@ -1051,9 +1051,13 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #flush(): void {
     if (this.#state === "closed") return;
     const queue = this.#queue;
-    const lanes = this.#lanes;
-    if (lanes !== undefined && !lanes.empty) lanes.pump();
     if (!queue.flush(this.#socket)) return; // closed: the close callback follows
+    const lanes = this.#lanes;
+    if (lanes !== undefined && !lanes.empty) {
+      // What the socket still owed went first: lanes move only into a queue the socket takes from.
+      lanes.pump();
+      if (!queue.flush(this.#socket)) return;
+    }
     if (this.#wantDrain && this.#drainable()) {
       this.#wantDrain = false;
       for (const waiter of this.#drainWaiters.splice(0)) waiter.resolve();
