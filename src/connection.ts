@@ -418,7 +418,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     let level = 1;
     if (options !== undefined) {
       level = sendLevel(options, this.#session !== undefined);
-      if (level !== 1) this.#lanes ??= this.#createLanes();
+      if (level !== 1) (this.#lanes ??= this.#createLanes()).prioritize();
     }
     const session = this.#session;
     if (session !== undefined && session.log.bytes + payload.length > session.limits.maxUnackedBytes) {

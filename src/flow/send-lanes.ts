@@ -4,8 +4,9 @@
  * earlier bytes. The most urgent lane goes first; within a lane, frames keep their order.
  *
  * A connection uses lanes once it has a rate limit or once a message is sent with a priority.
- * Until then, and whenever the lanes are empty and the gate is open, a frame goes straight into
- * the batch (the hot path stays as it was). Control frames never enter a lane: they go into the
+ * Until then, and whenever the lanes are empty and the gate is open (tokens; and, once priorities
+ * are in use, a socket that takes bytes), a frame goes straight into the batch (the hot path
+ * stays as it was). Control frames never enter a lane: they go into the
  * batch at once, ahead of everything waiting here. Bytes in the lanes count in `bufferedAmount`,
  * so `send()` answers `"backpressure"` for them and `maxBufferedBytes` bounds them.
  */
@@ -103,6 +104,7 @@ export class SendLanes implements ThrottledSender {
   /** A GOAWAY that must follow every waiting frame (it ends what we send). */
   #trailer: Uint8Array | undefined;
   #closed = false;
+  #prioritized = false;
   /** Frame bytes waiting in the lanes. */
   bytes = 0;
   /** Frames waiting in the lanes. */
@@ -130,8 +132,17 @@ export class SendLanes implements ThrottledSender {
    * the socket takes bytes, and the limiters give the tokens (taken now when they do).
    */
   admits(size: number): boolean {
-    if (this.count !== 0 || this.#queue.holding) return false;
+    if (this.count !== 0 || (this.#prioritized && this.#queue.holding)) return false;
     return this.#take(size, false);
+  }
+
+  /**
+   * A send named a priority: from now on frames also wait here while the socket is busy, so a
+   * later urgent one can overtake them. Until then they collect in the batch as without lanes
+   * (a rate limit that does not bind costs a few comparisons per send).
+   */
+  prioritize(): void {
+    this.#prioritized = true;
   }
 
   /**
