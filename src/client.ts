@@ -12,6 +12,7 @@ import { type ClientOptions, type ClientSettings, resolveClientOptions } from ".
 import { type CloseInfo, Connection, type ConnectionEvents, type ConnectionStats, type MessagesOptions, type SendStatus } from "./connection.ts";
 import { TypedEmitter } from "./emitter.ts";
 import { ConnectionClosedError, FrameTooLargeError, FramewireError, HandlerError, InvalidUseError, ReconnectFailedError, SessionExpiredError } from "./errors.ts";
+import { type SendOptions, sendLevel } from "./flow/send-lanes.ts";
 import { keepsSession, type Session } from "./session/session.ts";
 import { OfflineSender } from "./client/offline-sender.ts";
 import { Backoff } from "./reconnect/backoff.ts";
@@ -162,13 +163,15 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
    * `highWaterMark`, `"dropped"` at its bound (or it throws `QueueFullError` with `overflow:
    * "error"`); with `offline: false` it is `"offline"`. After close: `"closed"`.
    */
-  send(message: T): SendStatus {
+  send(message: T, options?: SendOptions): SendStatus {
     const offline = this.#offline;
     const connection = this.#connection;
     if (this.#state === "open" && (offline === undefined || offline.length === 0)) {
       // Between the server's GOAWAY and the socket's close, a reconnecting client queues offline.
-      if (connection.state === "open" || this.#backoff === undefined) return connection.send(message);
+      if (connection.state === "open" || this.#backoff === undefined) return connection.send(message, options);
     }
+    // The offline queue keeps the order of sends: a priority is checked, and applies once connected.
+    if (options !== undefined) sendLevel(options, this.#settings.resume !== undefined);
     if (this.#closeRequested || this.#state === "closed" || this.#state === "closing") return "closed";
     if (offline === undefined) return "offline";
     // A copy: the caller may reuse its array once send() returns, as with a connection.

@@ -28,9 +28,12 @@ import {
 import { ConnectionLimits, type ReceiveWatchdogHost } from "./limits/connection-limits.ts";
 import type { MinReceiveRate } from "./limits/options.ts";
 import type { PendingFrameShare } from "./limits/pending-budget.ts";
+import { InboundLimit, type InboundLimitHost } from "./flow/inbound-limit.ts";
 import { InboundQueue } from "./flow/inbound-queue.ts";
 import { OutboundQueue } from "./flow/outbound-queue.ts";
+import { RateLimiter } from "./flow/rate-limiter.ts";
 import { ReadTurn, type ReadTurnHost } from "./flow/read-turn.ts";
+import { encodeFrame, SendLanes, type SendLanesHost, type SendOptions, sendLevel } from "./flow/send-lanes.ts";
 import { countUndelivered } from "./flow/undelivered.ts";
 import { type FrameDecoder, type Framer, LengthPrefixedDecoder, LengthPrefixedFramer } from "./framing/index.ts";
 import type { AuthIdentity } from "./auth/authenticator.ts";
@@ -117,6 +120,11 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   readonly #inbound: InboundQueue<T>;
   readonly #framewire: boolean;
   readonly #owner: ConnectionOwner | undefined;
+  /** Priority lanes (with a rate limit, or once a send named a priority); see `src/flow/send-lanes.ts`. */
+  #lanes: SendLanes | undefined;
+  /** The server's shared outbound limiter (`serverRateLimit`), if any. */
+  readonly #sharedLimiter: RateLimiter | undefined;
+  readonly #inboundLimit: InboundLimit | undefined;
 
   #state: ConnectionState;
   #messageListeners: readonly ((message: T) => void)[] | undefined;
@@ -183,14 +191,14 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   /** Idle timeout, minimum receive rate, PONG budget, the server's partial-frame budget. */
   readonly #limits: ConnectionLimits;
 
-  readonly #port: SocketHandlers & HeartbeatHost & ReadTurnHost & HandshakeHost & ReceiveWatchdogHost;
+  readonly #port: SocketHandlers & HeartbeatHost & ReadTurnHost & HandshakeHost & ReceiveWatchdogHost & SendLanesHost & InboundLimitHost;
 
   /**
    * The adapter's and the heartbeat's way in: one small object per connection with the callbacks
    * on its prototype, instead of a closure (and its context) per callback. Declared in the class
    * body so it may call the connection's private methods.
    */
-  static readonly #Port = class ConnectionPort implements SocketHandlers, HeartbeatHost, ReadTurnHost, HandshakeHost, ReceiveWatchdogHost {
+  static readonly #Port = class ConnectionPort implements SocketHandlers, HeartbeatHost, ReadTurnHost, HandshakeHost, ReceiveWatchdogHost, SendLanesHost, InboundLimitHost {
     readonly #c: Connection<unknown>;
     constructor(connection: Connection<unknown>) {
       this.#c = connection;
@@ -221,7 +229,16 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       this.#c.#fail(new HeartbeatTimeoutError(silentMs));
     }
     readPaused(): boolean {
-      return this.#c.#readPaused || this.#c.#userPaused;
+      return this.#c.#readPaused || this.#c.#userPaused || this.#c.#inboundLimit?.paused === true;
+    }
+    write(): boolean {
+      return this.#c.#queue.flush(this.#c.#socket);
+    }
+    flush(): void {
+      this.#c.#flush();
+    }
+    inboundTokens(): void {
+      this.#c.#applyReadState();
     }
     turnBack(): void {
       this.#c.#applyReadState();
@@ -282,6 +299,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     pending?: PendingFrameShare;
     /** Client, authenticated handshake. */
     auth?: ResolvedClientAuth;
+    /** The server's outbound limiter shared by its connections (`serverRateLimit`). */
+    sharedLimiter?: RateLimiter;
   }) {
     super();
     const options = init.options;
@@ -333,6 +352,9 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.#port = new Connection.#Port(this as Connection<unknown>);
     this.#readTurn = new ReadTurn(this.#port);
     this.#limits = new ConnectionLimits(this.#port, options.limits, init.pending);
+    this.#sharedLimiter = init.sharedLimiter;
+    if (options.rateLimit !== undefined || init.sharedLimiter !== undefined) this.#lanes = this.#createLanes();
+    this.#inboundLimit = options.inboundRateLimit === undefined ? undefined : new InboundLimit(this.#port, options.inboundRateLimit);
 
     this.#configureSocket();
     if (this.#framewire) {
@@ -397,7 +419,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
 
   /** Outbound bytes not yet handed to the kernel (see {@link ConnectionStats.bufferedAmount}). */
   get bufferedAmount(): number {
-    return this.#queue.bufferedAmount;
+    return this.#queue.bufferedAmount + (this.#lanes?.bytes ?? 0);
   }
 
   /** True while a `messages()` iterator consumes this connection's messages. */
@@ -416,17 +438,26 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
    * @throws CodecError when the codec cannot encode it; FrameTooLargeError when it exceeds the
    * peer's `maxFrameSize`; QueueFullError when the queue is full and `overflow` is `"error"`.
    * Nothing is queued (and nothing evicted) when it throws, and the connection stays open.
+   * With `options.priority`, messages still waiting (throttled by `rateLimit`, or behind a busy
+   * socket) go most urgent first; see {@link SendOptions}.
+   * @throws InvalidOptionError for a bad `options`; InvalidUseError for a priority other than
+   * `"normal"` on a resumable session.
    */
-  send(message: T): ConnectionSendStatus {
-    if (this.#identityCodec && message instanceof Uint8Array) return this.sendEncoded(message);
+  send(message: T, options?: SendOptions): ConnectionSendStatus {
+    if (this.#identityCodec && message instanceof Uint8Array) return this.sendEncoded(message, options);
     if (this.#state !== "open") return "closed";
-    return this.sendEncoded(encodeWith(this.#codec, message));
+    return this.sendEncoded(encodeWith(this.#codec, message), options);
   }
 
   /** @internal Queues an already encoded payload (used by `Server.broadcast`). */
-  sendEncoded(payload: Uint8Array): ConnectionSendStatus {
+  sendEncoded(payload: Uint8Array, options?: SendOptions): ConnectionSendStatus {
     if (this.#state !== "open") return "closed";
     if (payload.length > this.#peerMaxFrame) throw new FrameTooLargeError(payload.length, this.#peerMaxFrame);
+    let level = 1;
+    if (options !== undefined) {
+      level = sendLevel(options, this.#session !== undefined);
+      if (level !== 1) (this.#lanes ??= this.#createLanes()).prioritize();
+    }
     const session = this.#session;
     if (session !== undefined && session.log.bytes + payload.length > session.limits.maxUnackedBytes) {
       // The retransmit log is full: the peer has not acknowledged enough yet.
@@ -435,6 +466,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       this.#wantDrain = true;
       return "dropped";
     }
+    const lanes = this.#lanes;
+    if (lanes !== undefined && !lanes.admits(this.#wireSize(payload))) return this.#sendLaned(lanes, payload, level);
     const queue = this.#queue;
     /** Where the frame ends in the batch, which is then this long; -1: dropped. */
     let end: number;
@@ -475,11 +508,53 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     return status;
   }
 
+  /** A DATA frame that may not go into the batch yet waits in its lane (see `src/flow/send-lanes.ts`). */
+  #sendLaned(lanes: SendLanes, payload: Uint8Array, level: number): ConnectionSendStatus {
+    const frame = encodeFrame(payload, this.#u32Header ? (this.#framewire ? FrameType.DATA : -1) : undefined, this.#framer);
+    const queued = lanes.enqueue(frame, level);
+    const evicted = lanes.evictedFrames;
+    if (evicted > 0) this.#framesOut -= evicted;
+    if (!queued) {
+      this.#drops++;
+      if (evicted > 0) this.#reportEvictions(evicted, lanes.evictedBytes);
+      return "dropped";
+    }
+    this.#framesOut++;
+    this.#session?.log.append(payload);
+    this.#scheduleFlush();
+    let status: ConnectionSendStatus = "queued";
+    if (!this.#drainable()) {
+      this.#wantDrain = true;
+      status = "backpressure";
+    }
+    if (evicted > 0) this.#reportEvictions(evicted, lanes.evictedBytes);
+    return status;
+  }
+
+  /** Bytes a DATA frame with this payload takes on the wire (what the rate limit counts). */
+  #wireSize(payload: Uint8Array): number {
+    if (this.#u32Header) return payload.length + (this.#framewire ? 5 : 4);
+    this.#framer.checkPayload?.(payload);
+    return this.#framer.encodedLength(payload.length);
+  }
+
+  #createLanes(): SendLanes {
+    const limit = this.#options.rateLimit;
+    return new SendLanes({
+      queue: this.#queue,
+      host: this.#port,
+      own: limit === undefined ? undefined : new RateLimiter(limit),
+      shared: this.#sharedLimiter,
+      maxBufferedBytes: this.#options.maxBufferedBytes,
+      overflow: this.#options.overflow,
+    });
+  }
+
   /** @internal A frame with `payloadLength` bytes fits the outbound bound now (or goes alone into an empty queue). */
   fits(payloadLength: number): boolean {
     const session = this.#session;
     if (session !== undefined && session.log.bytes + payloadLength > session.limits.maxUnackedBytes) return false;
-    const buffered = this.#queue.bufferedAmount;
+    const buffered = this.bufferedAmount;
     return buffered === 0 || buffered + payloadLength + 16 <= this.#options.maxBufferedBytes;
   }
 
@@ -570,7 +645,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       framesOut: this.#framesOut,
       bytesIn: this.#bytesIn,
       bytesOut: this.#queue.bytesWritten,
-      bufferedAmount: this.#queue.bufferedAmount,
+      bufferedAmount: this.bufferedAmount,
       inboundQueued: this.#inbound.length,
       inboundQueuedBytes: this.#inbound.bytes,
       drops: this.#drops,
@@ -666,6 +741,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     if (this.#ackDue) this.#sendAck();
     if (this.#flushScheduled) this.#flushTask();
     if (this.#readTurn.spent()) this.#yieldReadTurn();
+    else if (this.#inboundLimit?.read(chunk.length) === true) this.#applyReadState();
   }
 
   /** Bytes held for a frame begun and not complete. */
@@ -836,7 +912,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     if (paused) this.#decoder.stop(); // also after close: what is still held is parsed only as it is consumed
     if (this.#state === "closed") return;
     // A turn given back to the loop pauses the socket only: the decoder is between chunks.
-    if (paused || this.#readTurn.yielding) this.#socket.pause();
+    if (paused || this.#readTurn.yielding || this.#inboundLimit?.paused === true) this.#socket.pause();
     else this.#socket.resume();
   }
 
@@ -937,6 +1013,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       buffer[at + 4] = FrameType.DATA;
       buffer.set(payload, at + 5);
       queue.commit(at + 5 + payload.length);
+      // Sent again ahead of everything, unthrottled; paid for at the rate (the bucket goes into debt).
+      this.#lanes?.charge(5 + payload.length);
     }
     this.#scheduleFlush();
   }
@@ -976,7 +1054,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
 
   /** Below `highWaterMark`, and (resume) the retransmit log below half its bound. */
   #drainable(): boolean {
-    if (this.#queue.bufferedAmount >= this.#options.highWaterMark) return false;
+    if (this.bufferedAmount >= this.#options.highWaterMark) return false;
     const session = this.#session;
     return session === undefined || session.log.bytes < Math.floor(session.limits.maxUnackedBytes / 2);
   }
@@ -1019,7 +1097,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #onReleased(bytes: Uint8Array): void {
     const queue = this.#queue;
     queue.released(bytes);
-    if (queue.unsentBytes > 0 || (this.#wantDrain && this.#drainable())) this.#flush();
+    if (queue.unsentBytes > 0 || (this.#wantDrain && this.#drainable()) || this.#lanes?.empty === false) this.#flush();
   }
 
   #scheduleFlush(): void {
@@ -1040,6 +1118,12 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     if (this.#state === "closed") return;
     const queue = this.#queue;
     if (!queue.flush(this.#socket)) return; // closed: the close callback follows
+    const lanes = this.#lanes;
+    if (lanes !== undefined && !lanes.empty) {
+      // What the socket still owed went first: lanes move only into a queue the socket takes from.
+      lanes.pump();
+      if (!queue.flush(this.#socket)) return;
+    }
     if (this.#wantDrain && this.#drainable()) {
       this.#wantDrain = false;
       for (const waiter of this.#drainWaiters.splice(0)) waiter.resolve();
@@ -1050,7 +1134,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
         return;
       }
     }
-    if (queue.unsentBytes === 0 && this.#state === "closing" && !this.#endSent) {
+    if (queue.unsentBytes === 0 && this.#state === "closing" && !this.#endSent && (lanes === undefined || lanes.empty)) {
       this.#endSent = true;
       // Once both sides have sent FIN the adapter closes the socket itself; destroying here
       // could reset the connection before the peer read our last bytes.
@@ -1119,7 +1203,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     if (tellPeer && this.#framewire) {
       const reason = encodeReason({ code: info.code, reason: info.error ? reasonForPeer(info.error) : info.reason });
       // Open: GOAWAY. Server mid-handshake: the client waits for WELCOME or REJECT, so REJECT says why.
-      if (wasOpen) this.#sendControl(FrameType.GOAWAY, reason);
+      if (wasOpen && this.#lanes !== undefined && !this.#lanes.empty) this.#lanes.setTrailer(encodeFrame(reason, FrameType.GOAWAY, this.#framer));
+      else if (wasOpen) this.#sendControl(FrameType.GOAWAY, reason);
       else if (this.role === "server") this.#sendControl(FrameType.REJECT, reason);
     }
     this.#closeTimer = setTimeout(() => this.#socket.destroy(), this.#options.closeTimeoutMs);
@@ -1200,9 +1285,11 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     // A frame begun can never complete now. Let go of it (up to maxFrameSize): whoever keeps this
     // connection, or only its close info (V8 errors hold their stack's receivers), keeps no more.
     this.#decoder.discardIncomplete?.();
-    const unsent = this.#session === undefined ? this.#queue.unsent() : [];
+    const unsent = this.#session === undefined ? [...this.#queue.unsent(), ...(this.#lanes?.unsent() ?? [])] : [];
     const undelivered = unsent.length > 0 ? countUndelivered(unsent, this.#framer, this.#framewire) : undefined;
     this.#queue.clear();
+    this.#lanes?.clear();
+    this.#inboundLimit?.stop();
     for (const waiter of this.#drainWaiters.splice(0)) waiter.reject(new ConnectionClosedError());
     // Frames received but not parsed yet (a slow consumer) are still delivered: iteration ends after them.
     if (!this.#decoder.stopped || this.#readFailed) this.#inbound.end(info.error);

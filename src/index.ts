@@ -89,6 +89,8 @@ export type { ConnectionLimitOptions, ConnectionRate, MinReceiveRate, ServerLimi
 export type { LimitStats } from "./limits/server-limits.ts";
 export { MAX_HANDSHAKE_DEPTH, MAX_HANDSHAKE_ITEMS, MAX_HANDSHAKE_TAGS } from "./protocol/handshake-budget.ts";
 export type { OverflowPolicy } from "./flow/outbound-queue.ts";
+export type { InboundRateLimit, RateLimit } from "./flow/rate-limit-options.ts";
+export type { Priority, SendOptions } from "./flow/send-lanes.ts";
 export type { Undelivered } from "./flow/undelivered.ts";
 export type { ReconnectOptions } from "./reconnect/backoff.ts";
 export type { ResumeOptions, ServerResumeOptions } from "./session/options.ts";

@@ -1,6 +1,7 @@
 import { type Codec, type CodecName, resolveCodec } from "./codec/index.ts";
 import { InvalidOptionError } from "./errors.ts";
 import type { OverflowPolicy } from "./flow/outbound-queue.ts";
+import { type InboundRateLimit, type RateLimit, type ResolvedRateLimit, resolveRateLimit } from "./flow/rate-limit-options.ts";
 import { createFramer, type Framer, type FramingOptions } from "./framing/index.ts";
 import { MAX_HANDSHAKE_FIELDS, MIN_FRAME_SIZE } from "./protocol/wire.ts";
 import { MAX_HANDSHAKE_TAGS } from "./protocol/handshake-budget.ts";
@@ -110,6 +111,17 @@ export interface ConnectionOptions<T = unknown> extends ConnectionLimitOptions {
   allowHalfOpen?: boolean;
   /** framewire only: string tags sent in HELLO (client) or WELCOME (server); with `app`, at most 64 KiB of JSON. */
   tags?: Record<string, string>;
+  /**
+   * Outbound token bucket of each connection (see {@link RateLimit}): DATA frames wait in their
+   * priority lanes until tokens allow, and count in `bufferedAmount` meanwhile.
+   * @default no limit
+   */
+  rateLimit?: RateLimit;
+  /**
+   * Inbound token bucket of each connection (see {@link InboundRateLimit}): reading pauses while it is empty.
+   * @default no limit
+   */
+  inboundRateLimit?: InboundRateLimit;
 }
 
 /** Validated options with defaults applied, as the core uses them. */
@@ -133,6 +145,8 @@ export interface ResolvedConnectionOptions {
   tags: Record<string, string>;
   /** Idle timeout, minimum receive rate, PONG budget (src/limits/options.ts). */
   limits: ResolvedConnectionLimits;
+  rateLimit: ResolvedRateLimit | undefined;
+  inboundRateLimit: ResolvedRateLimit | undefined;
 }
 
 export const MiB = 1024 * 1024;
@@ -162,6 +176,8 @@ export const CONNECTION_OPTION_KEYS = [
   "allowHalfOpen",
   "tags",
   ...CONNECTION_LIMIT_KEYS,
+  "rateLimit",
+  "inboundRateLimit",
 ] as const;
 
 /**
@@ -219,6 +235,8 @@ export function resolveConnectionOptions(
     allowHalfOpen: boolean("allowHalfOpen", o.allowHalfOpen, false),
     tags,
     limits: resolveConnectionLimits(o, protocol, where === "listen"),
+    rateLimit: resolveRateLimit("rateLimit", o.rateLimit),
+    inboundRateLimit: resolveRateLimit("inboundRateLimit", o.inboundRateLimit, true),
   };
   return { resolved, codec: resolveCodec(o.codec) };
 }

@@ -9,6 +9,7 @@ import type { AuthIdentity, ServerAuthOptions } from "./auth/authenticator.ts";
 import { resolveServerAuth } from "./auth/options.ts";
 import type { ResolvedServerAuth } from "./auth/server-gate.ts";
 import { InvalidOptionError, UnsupportedError } from "./errors.ts";
+import { type RateLimit, type ResolvedRateLimit, resolveRateLimit } from "./flow/rate-limit-options.ts";
 import { resolveResume, type ResolvedResume, type ServerResumeOptions } from "./session/options.ts";
 import { checkHandshakeFields, type ConnectionOptions, MAX_TIMER_MS, type ResolvedConnectionOptions, resolveConnectionOptions } from "./options.ts";
 import { boolean, integer, optionalFunction, string } from "./validate.ts";
@@ -86,6 +87,13 @@ export interface ServerOptions<T = unknown> extends ConnectionOptions<T>, Server
    * listen({ auth: { authenticators: [hmacServerAuth({ keys: { "sensor-7": secretHex } })] } })
    */
   auth?: ServerAuthOptions;
+  /**
+   * One outbound token bucket shared by all of this server's connections (see {@link RateLimit}):
+   * together they send at most this rate; waiting connections take turns. Works with a
+   * per-connection `rateLimit` too: a frame then needs tokens from both.
+   * @default no limit
+   */
+  serverRateLimit?: RateLimit;
 }
 
 /** Server-level settings, checked before anything is bound. */
@@ -99,9 +107,10 @@ export interface ServerSettings {
   resume: ResolvedResume | undefined;
   limits: ResolvedServerLimits;
   auth: ResolvedServerAuth | undefined;
+  serverRateLimit: ResolvedRateLimit | undefined;
 }
 
-const SERVER_KEYS = ["host", "port", "path", "reusePort", "maxConnections", "verifyHandshake", "shutdownTimeoutMs", "resume", "auth", ...SERVER_LIMIT_KEYS] as const;
+const SERVER_KEYS = ["host", "port", "path", "reusePort", "maxConnections", "verifyHandshake", "shutdownTimeoutMs", "resume", "auth", "serverRateLimit", ...SERVER_LIMIT_KEYS] as const;
 
 export function resolveServerOptions(options: ServerOptions<never> | ServerOptions<unknown>, adapter: SocketAdapter): ServerSettings {
   const { resolved, codec } = resolveConnectionOptions(options, "listen", SERVER_KEYS);
@@ -132,5 +141,6 @@ export function resolveServerOptions(options: ServerOptions<never> | ServerOptio
     resume,
     limits: resolveServerLimits(options),
     auth: resolveServerAuth(options.auth, resolved.protocol),
+    serverRateLimit: resolveRateLimit("serverRateLimit", options.serverRateLimit),
   };
 }

@@ -7,6 +7,8 @@ import { ErrorCode } from "./codes.ts";
 import { FrameTooLargeError, FramewireError, HandlerError, InvalidOptionError, QueueFullError, reasonForPeer, SessionExpiredError, toFramewireError } from "./errors.ts";
 import type { ServerVerdict } from "./handshake.ts";
 import { ServerAuthGate } from "./auth/server-gate.ts";
+import { RateLimiter } from "./flow/rate-limiter.ts";
+import { type SendOptions, sendLevel } from "./flow/send-lanes.ts";
 import { SessionRegistry } from "./session/registry.ts";
 import { keepsSession, randomHex, type Session } from "./session/session.ts";
 import { MAX_TIMER_MS, type ResolvedConnectionOptions } from "./options.ts";
@@ -82,6 +84,8 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
   /** Resumable sessions (resume on). */
   readonly #sessions: SessionRegistry<Connection<T>> | undefined;
   readonly #handshake: ServerHandshake;
+  /** `serverRateLimit`: one bucket for every connection's outbound DATA. */
+  readonly #rateLimiter: RateLimiter | undefined;
   /** Every accepted socket's connection, handshaking or open. */
   readonly #all = new Set<Connection<T>>();
   readonly #open = new Map<number, Connection<T>>();
@@ -120,6 +124,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     this.#admission = new Admission(settings.maxConnections, settings.limits);
     this.#pendingFrames = new PendingFrameBudget(settings.limits.maxPendingFrameBytes);
     this.#shutdownTimeoutMs = settings.shutdownTimeoutMs;
+    this.#rateLimiter = settings.serverRateLimit === undefined ? undefined : new RateLimiter(settings.serverRateLimit);
     const verify = settings.verifyHandshake;
     this.#sessions = settings.resume === undefined ? undefined : new SessionRegistry<Connection<T>>(settings.resume, (session) => this.#handBack(session, new SessionExpiredError(session.id)));
     this.#handshake = {
@@ -157,10 +162,12 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
    * Sends one message to every open connection (or those `filter` keeps), encoding it once. One
    * connection never stops the others: a full queue or a peer that accepts smaller messages is
    * counted in the result (`full`, `tooLarge`) and the broadcast goes on.
+   * `options` as for `send()` (a priority is refused with resume, before anything is sent).
    * @throws CodecError when the message cannot be encoded, or what `filter` throws (nothing is
    * sent then).
    */
-  broadcast(message: T, filter?: (connection: Connection<T>) => boolean): BroadcastResult {
+  broadcast(message: T, filter?: (connection: Connection<T>) => boolean, options?: SendOptions): BroadcastResult {
+    if (options !== undefined) sendLevel(options, this.#sessions !== undefined);
     const payload = encodeWith(this.#codec, message);
     const result: BroadcastResult = { queued: 0, backpressure: 0, dropped: 0, full: 0, tooLarge: 0, closed: 0 };
     // The filter runs for every connection first: if it throws, nobody got the message yet.
@@ -168,7 +175,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     for (const connection of targets) {
       let status: ConnectionSendStatus;
       try {
-        status = connection.sendEncoded(payload);
+        status = connection.sendEncoded(payload, options);
       } catch (error) {
         if (error instanceof QueueFullError) result.full++;
         else if (error instanceof FrameTooLargeError) result.tooLarge++;
@@ -246,6 +253,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
       serverHandshake: this.#handshake,
       owner: this.#owner,
       pending: this.#pendingFrames.share(),
+      ...(this.#rateLimiter === undefined ? {} : { sharedLimiter: this.#rateLimiter }),
     });
     this.#all.add(connection);
     if (refusal !== undefined) {

@@ -110,6 +110,14 @@ export class OutboundQueue {
     return this.#inflight !== null;
   }
 
+  /**
+   * True while a flush would hand nothing to the socket: it owes a drain, or (where the adapter
+   * retains writes) holds the lend mark's worth. Priority lanes keep frames back meanwhile.
+   */
+  get holding(): boolean {
+    return this.#inflight !== null || (!this.#options.reuseBuffers && this.#lent.capacity >= Math.min(LEND_MARK, this.#maxBuffered >>> 1));
+  }
+
   /** The buffer `reserve` returned an offset into. */
   get buffer(): Uint8Array {
     return this.#batch;

@@ -14,7 +14,7 @@ import { isValidUtf8 } from "../../src/codec/utf8-check.ts";
 import { CodecError, FramewireError, ProtocolError } from "../../src/errors.ts";
 import { LengthPrefixedFramer } from "../../src/framing/index.ts";
 import { decodeAck, encodeAck } from "../../src/protocol/resume.ts";
-import { decodeHello, decodeReason, decodeWelcome, encodeHello, encodeReason, encodeWelcome, type Hello } from "../../src/protocol/wire.ts";
+import { decodeHello, decodeReason, decodeWelcome, encodeHello, encodeReason, encodeWelcome, type Hello, type Reason } from "../../src/protocol/wire.ts";
 import { concat, splitAt } from "./helpers.ts";
 
 /** What one case may take; a hang or a quadratic path shows up far above it. */
@@ -231,7 +231,7 @@ describe("fuzz: the handshake parsers", () => {
     const reasonArb = fc.record({ code: fc.stringMatching(/^[A-Z][A-Z0-9_]{0,63}$/), reason: fc.string({ maxLength: 300, unit: "binary" }) });
     const bodies = fc.oneof(
       fc.uint8Array({ maxLength: 80 }),
-      mutate(reasonArb.map(encodeReason)),
+      mutate(reasonArb.map((r) => encodeReason(r as Reason))),
       jsonFieldsArb,
       fc.record({ code: fc.string({ maxLength: 70, unit: "binary" }), reason: fc.string({ maxLength: 400, unit: "binary" }) }).map((o) => new TextEncoder().encode(JSON.stringify(o))),
     );

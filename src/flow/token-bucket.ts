@@ -1,0 +1,94 @@
+/**
+ * A token bucket: `ratePerSecond` tokens accrue continuously up to `capacity` (the burst).
+ *
+ * Made for a hot path that must not read the clock per message: takes are counted against what
+ * the bucket held at its last refill, and the clock is read only when that is not enough
+ * ({@link TokenBucket.tryTake}). Refilling then books every take since the last refill as made
+ * at the refill's moment, which can only under-grant (never more than the rate), and only while
+ * the bucket was full; once it binds, the count is exact.
+ *
+ * An item larger than the burst is never refused for good: while one waits (a failed `tryTake`),
+ * the bucket may fill past `capacity` up to that item's size, so it goes after `(size − burst) /
+ * rate` of waiting from a full bucket, and every token is still paid at the rate.
+ */
+
+/** Milliseconds, monotonic (`performance.now()` by default; tests inject their own). */
+export type Clock = () => number;
+
+const systemClock: Clock = () => performance.now();
+
+export class TokenBucket {
+  /** Tokens per millisecond. */
+  readonly ratePerMs: number;
+  readonly capacity: number;
+  readonly #now: Clock;
+  /** Tokens at the last refill. */
+  #base: number;
+  /** Tokens taken since the last refill (what `take` costs: one addition). */
+  #taken = 0;
+  /** When the last refill happened. */
+  #at: number;
+  /** How full the bucket may get: `capacity`, or the size of a larger item waiting. */
+  #ceiling: number;
+
+  constructor(ratePerSecond: number, capacity: number, now: Clock = systemClock) {
+    this.ratePerMs = ratePerSecond / 1000;
+    this.capacity = capacity;
+    this.#now = now;
+    this.#base = capacity;
+    this.#ceiling = capacity;
+    this.#at = now();
+  }
+
+  /** Tokens known to be there without reading the clock (may be below what a refill would give). */
+  get credit(): number {
+    return this.#base - this.#taken;
+  }
+
+  /** Tokens now (reads the clock); negative while a forced take is being paid back. */
+  available(): number {
+    this.#refill();
+    return this.#base;
+  }
+
+  /** Takes `n` tokens whatever the bucket holds (it may go below zero: the debt is paid at the rate). */
+  take(n: number): void {
+    this.#taken += n;
+  }
+
+  /**
+   * Takes `n` tokens if the bucket holds them, reading the clock only when the credit is short.
+   * A failed take of more than `capacity` lets the bucket fill up to `n` (see the file comment).
+   */
+  tryTake(n: number): boolean {
+    if (this.#base - this.#taken >= n) {
+      this.#taken += n;
+      return true;
+    }
+    this.#refill();
+    if (this.#base >= n) {
+      this.#base -= n;
+      this.#ceiling = this.capacity;
+      return true;
+    }
+    if (n > this.capacity) this.#ceiling = Math.max(this.#ceiling, n);
+    return false;
+  }
+
+  /** Milliseconds until `n` tokens are there (0: now), as of the last refill. */
+  delayFor(n: number): number {
+    this.#refill();
+    const missing = n - this.#base;
+    return missing <= 0 ? 0 : missing / this.ratePerMs;
+  }
+
+  #refill(): void {
+    const now = this.#now();
+    const elapsed = now - this.#at;
+    this.#at = now;
+    // The cap applies before the takes are booked: they are counted as made now.
+    const accrued = this.#base + (elapsed > 0 ? elapsed * this.ratePerMs : 0);
+    this.#base = Math.min(this.#ceiling, accrued) - this.#taken;
+    this.#taken = 0;
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * The token bucket, the rate limiter's bookkeeping and the priority lanes, with an injected clock
+ * (no timers fire here: waits are checked by the delay they ask for). The lanes' "socket" is a
+ * stand-in for the RawSocket contract's `write` return value, not a model of any runtime.
+ */
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import type { RawSocket } from "../../src/adapter.ts";
+import { InvalidOptionError, InvalidUseError, QueueFullError } from "../../src/errors.ts";
+import { OutboundQueue } from "../../src/flow/outbound-queue.ts";
+import { resolveRateLimit } from "../../src/flow/rate-limit-options.ts";
+import { RateLimiter } from "../../src/flow/rate-limiter.ts";
+import { SendLanes, sendLevel } from "../../src/flow/send-lanes.ts";
+import { TokenBucket } from "../../src/flow/token-bucket.ts";
+
+class ManualClock {
+  t = 1000;
+  readonly now = (): number => this.t;
+}
+
+describe("TokenBucket", () => {
+  test("starts full, refuses past the burst, refills at the rate, never above the burst", () => {
+    const clock = new ManualClock();
+    const bucket = new TokenBucket(1000, 100, clock.now); // 1 token per ms
+    expect(bucket.tryTake(60)).toBe(true);
+    expect(bucket.tryTake(40)).toBe(true);
+    expect(bucket.tryTake(1)).toBe(false);
+    expect(bucket.delayFor(10)).toBeCloseTo(10, 9);
+    clock.t += 10;
+    expect(bucket.tryTake(10)).toBe(true);
+    expect(bucket.tryTake(1)).toBe(false);
+    clock.t += 1_000_000; // a long quiet spell fills it to the burst only
+    expect(bucket.available()).toBe(100);
+    expect(bucket.tryTake(101)).toBe(false);
+  });
+
+  test("reads the clock only when the credit is short", () => {
+    let reads = 0;
+    const bucket = new TokenBucket(1000, 100, () => {
+      reads++;
+      return 0;
+    });
+    const before = reads;
+    for (let i = 0; i < 100; i++) expect(bucket.tryTake(1)).toBe(true);
+    expect(reads).toBe(before);
+    expect(bucket.tryTake(1)).toBe(false);
+    expect(reads).toBe(before + 1);
+  });
+
+  test("an item larger than the burst goes after (size - burst) / rate from a full bucket, and is paid in full", () => {
+    const clock = new ManualClock();
+    const bucket = new TokenBucket(1000, 100, clock.now);
+    expect(bucket.tryTake(250)).toBe(false);
+    expect(bucket.delayFor(250)).toBeCloseTo(150, 9);
+    clock.t += 149;
+    expect(bucket.tryTake(250)).toBe(false);
+    clock.t += 1;
+    expect(bucket.tryTake(250)).toBe(true);
+    // Empty now, and back to the normal cap: the next 100 take 100 ms.
+    expect(bucket.available()).toBeCloseTo(0, 9);
+    clock.t += 10_000;
+    expect(bucket.available()).toBe(100);
+  });
+
+  test("forced takes go into debt, paid back at the rate", () => {
+    const clock = new ManualClock();
+    const bucket = new TokenBucket(1000, 100, clock.now);
+    bucket.take(300);
+    expect(bucket.available()).toBe(-200);
+    expect(bucket.delayFor(1)).toBeCloseTo(201, 9);
+    clock.t += 200;
+    expect(bucket.available()).toBeCloseTo(0, 9);
+  });
+
+  test("property: over any schedule of takes, what was granted never exceeds burst + rate × elapsed (plus one item larger than the burst)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 100_000 }),
+        fc.integer({ min: 1, max: 50_000 }),
+        fc.array(fc.record({ dt: fc.double({ min: 0, max: 50, noNaN: true }), n: fc.integer({ min: 1, max: 80_000 }) }), { maxLength: 200 }),
+        (rate, burst, steps) => {
+          const clock = new ManualClock();
+          const start = clock.t;
+          const bucket = new TokenBucket(rate, burst, clock.now);
+          let granted = 0;
+          let largest = 0;
+          for (const step of steps) {
+            clock.t += step.dt;
+            if (bucket.tryTake(step.n)) {
+              granted += step.n;
+              largest = Math.max(largest, step.n);
+            }
+            const bound = Math.max(burst, largest) + (rate / 1000) * (clock.t - start);
+            if (granted > bound + 1e-6) return false;
+          }
+          return true;
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("rate limit options", () => {
+  test("defaults, bounds and unknown keys", () => {
+    expect(resolveRateLimit("rateLimit", { bytesPerSecond: 1000 })).toEqual({ bytesPerSecond: 1000, burstBytes: 100, messagesPerSecond: undefined, burstMessages: undefined });
+    expect(resolveRateLimit("rateLimit", { bytesPerSecond: 5, messagesPerSecond: 3 })).toEqual({ bytesPerSecond: 5, burstBytes: 1, messagesPerSecond: 3, burstMessages: 1 });
+    for (const bad of [{}, { bytesPerSecond: 0 }, { bytesPerSecond: 1.5 }, { bytesPerSecond: 10, burstBytes: 0 }, { bytesPerSecond: 10, burst: 5 }, { bytesPerSecond: 10, burstMessages: 2 }, null, 5]) {
+      expect(() => resolveRateLimit("rateLimit", bad)).toThrow(InvalidOptionError);
+    }
+    expect(() => resolveRateLimit("inboundRateLimit", { bytesPerSecond: 10, messagesPerSecond: 1 }, true)).toThrow(InvalidOptionError);
+  });
+
+  test("send options: priorities, refused with resume", () => {
+    expect(sendLevel({}, false)).toBe(1);
+    expect(sendLevel({ priority: "high" }, false)).toBe(0);
+    expect(sendLevel({ priority: "low" }, false)).toBe(2);
+    expect(sendLevel({ priority: "normal" }, true)).toBe(1);
+    expect(() => sendLevel({ priority: "urgent" as "high" }, false)).toThrow(InvalidOptionError);
+    expect(() => sendLevel({ priorty: "high" } as never, false)).toThrow(InvalidOptionError);
+    expect(() => sendLevel({ priority: "high" }, true)).toThrow(InvalidUseError);
+  });
+});
+
+describe("RateLimiter", () => {
+  test("takes from both buckets or neither; the message bucket limits small frames", () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ bytesPerSecond: 1000, burstBytes: 1000, messagesPerSecond: 10, burstMessages: 2 }, clock.now);
+    expect(limiter.tryTake(10)).toBe(true);
+    expect(limiter.tryTake(10)).toBe(true);
+    expect(limiter.tryTake(10)).toBe(false); // out of messages, bytes untouched
+    expect(limiter.bytes.available()).toBe(980);
+    clock.t += 100;
+    expect(limiter.tryTake(10)).toBe(true);
+  });
+});
+
+/** Accepts every byte offered and keeps them (the RawSocket contract's `write` returning the length). */
+function sink(): { socket: RawSocket; bytes: () => number[] } {
+  const chunks: number[][] = [];
+  const socket = { write: (b: Uint8Array) => (chunks.push([...b]), b.length) } as unknown as RawSocket;
+  return { socket, bytes: () => chunks.flat() };
+}
+
+describe("SendLanes", () => {
+  const frame = (tag: number, n = 3): Uint8Array => new Uint8Array(n).fill(tag);
+  function lanes(maxBufferedBytes = 1000, overflow: "error" | "drop-newest" | "drop-oldest" = "error", limiter?: RateLimiter) {
+    const queue = new OutboundQueue({ maxBufferedBytes, overflow, reuseBuffers: true });
+    const out = sink();
+    const l = new SendLanes({ queue, host: { write: () => queue.flush(out.socket), flush: () => {} }, own: limiter, shared: undefined, maxBufferedBytes, overflow });
+    return { queue, out, l };
+  }
+
+  test("most urgent first, each level in order", () => {
+    const { queue, out, l } = lanes();
+    l.enqueue(frame(1), 2);
+    l.enqueue(frame(2), 1);
+    l.enqueue(frame(3), 2);
+    l.enqueue(frame(4), 0);
+    l.enqueue(frame(5), 1);
+    l.enqueue(frame(6), 0);
+    expect(l.bytes).toBe(18);
+    l.pump();
+    queue.flush(out.socket);
+    expect(out.bytes()).toEqual([4, 4, 4, 6, 6, 6, 2, 2, 2, 5, 5, 5, 1, 1, 1, 3, 3, 3]);
+    expect(l.empty).toBe(true);
+  });
+
+  test("the bound counts the lanes and the batch; drop-oldest evicts the least urgent oldest first, never a more urgent lane", () => {
+    const { l } = lanes(10, "drop-oldest");
+    expect(l.enqueue(frame(1), 2)).toBe(true);
+    expect(l.enqueue(frame(2), 0)).toBe(true);
+    expect(l.enqueue(frame(3), 2)).toBe(true);
+    expect(l.enqueue(frame(4), 1)).toBe(true); // 1 evicted
+    expect([l.evictedFrames, l.evictedBytes]).toEqual([1, 3]);
+    expect(l.enqueue(frame(5, 9), 2)).toBe(false); // only lane 2 is below it: not enough
+    expect(l.count).toBe(3);
+    const strict = lanes(5, "error").l;
+    strict.enqueue(frame(1), 1);
+    expect(() => strict.enqueue(frame(2), 1)).toThrow(QueueFullError);
+  });
+
+  test("a GOAWAY trailer goes after every waiting frame", () => {
+    const { queue, out, l } = lanes();
+    l.enqueue(frame(1), 1);
+    l.setTrailer(frame(9, 2));
+    l.enqueue(frame(2), 2);
+    l.pump();
+    queue.flush(out.socket);
+    expect(out.bytes()).toEqual([1, 1, 1, 2, 2, 2, 9, 9]);
+  });
+
+  test("with a limiter, frames leave as tokens allow and the lane waits for the rest", () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ bytesPerSecond: 1000, burstBytes: 6, messagesPerSecond: undefined, burstMessages: undefined }, clock.now);
+    const { queue, out, l } = lanes(1000, "error", limiter);
+    for (let i = 1; i <= 4; i++) l.enqueue(frame(i), 1);
+    l.pump();
+    queue.flush(out.socket);
+    expect(out.bytes()).toEqual([1, 1, 1, 2, 2, 2]);
+    expect(limiter.isWaiting(l)).toBe(true);
+    clock.t += 3;
+    l.pump();
+    queue.flush(out.socket);
+    expect(out.bytes().length).toBe(9);
+    l.clear();
+    expect(limiter.isWaiting(l)).toBe(false);
+  });
+});
