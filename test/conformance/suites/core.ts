@@ -322,7 +322,8 @@ export const coreScenarios: Scenario[] = [
     timeoutMs: 60_000,
     async run({ transport, openHandles }) {
       const before = openHandles?.();
-      const server = await transport.listen({ host: HOST, port: 0, heartbeatIntervalMs: 0 });
+      // 1,000 from one address as fast as possible: past the default per-address rate and count.
+      const server = await transport.listen({ host: HOST, port: 0, heartbeatIntervalMs: 0, connectionRate: false, maxConnectionsPerAddress: 2000 });
       await withServer(server, async () => {
         server.on("connection", (conn) => conn.on("message", (m) => conn.send(m)));
         const TOTAL = 1000;
