@@ -7,7 +7,7 @@
 import { InvalidOptionError } from "../errors.ts";
 import { KEY_ID_PATTERN } from "../protocol/auth.ts";
 import type { ClientAuthenticator, ServerAuthenticator } from "./authenticator.ts";
-import { checkCryptoKey, isCryptoKey, type KeyInput, keyBytes, keyTable, once, type SubtleKey } from "./key-material.ts";
+import { checkCryptoKey, isCryptoKey, type KeyInput, keyBytes, keyTable, once, buffer, type SubtleKey } from "./key-material.ts";
 
 export const ED25519_SCHEME = "ed25519";
 const ED25519 = { name: "Ed25519" };
@@ -59,7 +59,7 @@ function publicKey(value: unknown, what: string): () => Promise<SubtleKey> {
     return () => Promise.resolve(key);
   }
   const raw = rawKey(value as Uint8Array | string, SPKI_PREFIX, "public", what);
-  return once(() => crypto.subtle.importKey("raw", raw, ED25519, false, ["verify"]));
+  return once(() => crypto.subtle.importKey("raw", buffer(raw), ED25519, false, ["verify"]));
 }
 
 /** A private key checked now, imported on first use. */
@@ -72,15 +72,15 @@ function privateKey(value: unknown, what: string): () => Promise<SubtleKey> {
   const der = new Uint8Array(PKCS8_PREFIX.length + 32);
   der.set(PKCS8_PREFIX);
   der.set(seed, PKCS8_PREFIX.length);
-  return once(() => crypto.subtle.importKey("pkcs8", der, ED25519, false, ["sign"]));
+  return once(() => crypto.subtle.importKey("pkcs8", buffer(der), ED25519, false, ["sign"]));
 }
 
 async function sign(key: () => Promise<SubtleKey>, data: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.sign(ED25519, await key(), data));
+  return new Uint8Array(await crypto.subtle.sign(ED25519, await key(), buffer(data)));
 }
 
 async function verify(key: () => Promise<SubtleKey>, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
-  return signature.length === SIGNATURE_BYTES && crypto.subtle.verify(ED25519, await key(), signature, data);
+  return signature.length === SIGNATURE_BYTES && crypto.subtle.verify(ED25519, await key(), buffer(signature), buffer(data));
 }
 
 /**

@@ -6,7 +6,7 @@
 import { InvalidOptionError } from "../errors.ts";
 import { KEY_ID_PATTERN } from "../protocol/auth.ts";
 import type { ClientAuthenticator, ServerAuthenticator } from "./authenticator.ts";
-import { checkCryptoKey, isCryptoKey, type KeyInput, keyBytes, keyTable, once, type SubtleKey } from "./key-material.ts";
+import { checkCryptoKey, isCryptoKey, type KeyInput, keyBytes, keyTable, once, buffer, type SubtleKey } from "./key-material.ts";
 
 export const HMAC_SCHEME = "hmac-sha256";
 /** Shorter secrets are refused: 128 bits at least (32 random bytes recommended). */
@@ -42,11 +42,11 @@ function secretKey(value: unknown, what: string): () => Promise<SubtleKey> {
   if (bytes.length < MIN_SECRET_BYTES || bytes.length > MAX_SECRET_BYTES) {
     throw new InvalidOptionError(`${what} is ${bytes.length} bytes; an HMAC secret takes ${MIN_SECRET_BYTES}-${MAX_SECRET_BYTES}`);
   }
-  return once(() => crypto.subtle.importKey("raw", bytes, HMAC, false, ["sign", "verify"]));
+  return once(() => crypto.subtle.importKey("raw", buffer(bytes), HMAC, false, ["sign", "verify"]));
 }
 
 async function tag(key: SubtleKey, data: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.sign(HMAC, key, data));
+  return new Uint8Array(await crypto.subtle.sign(HMAC, key, buffer(data)));
 }
 
 function checkedId(id: unknown): string {
@@ -67,7 +67,7 @@ export function hmacAuth(options: HmacClientOptions): ClientAuthenticator {
     scheme: HMAC_SCHEME,
     id,
     prove: async (transcript) => tag(await key(), transcript),
-    verifyServer: async (transcript, proof) => proof.length === TAG_BYTES && crypto.subtle.verify(HMAC, await key(), proof, transcript),
+    verifyServer: async (transcript, proof) => proof.length === TAG_BYTES && crypto.subtle.verify(HMAC, await key(), buffer(proof), buffer(transcript)),
   };
 }
 
@@ -82,12 +82,12 @@ export function hmacServerAuth(options: HmacServerOptions): ServerAuthenticator 
   const keys = new Map<string, () => Promise<SubtleKey>>();
   for (const [id, secret] of keyTable(options.keys, "hmacServerAuth keys", KEY_ID_PATTERN)) keys.set(id, secretKey(secret, `hmacServerAuth keys[${JSON.stringify(id)}]`));
   // An unknown id is checked against a random key: the same work as a wrong proof, and a false.
-  const unknown = once(() => crypto.subtle.importKey("raw", crypto.getRandomValues(new Uint8Array(32)), HMAC, false, ["sign", "verify"]));
+  const unknown = once(() => crypto.subtle.importKey("raw", buffer(crypto.getRandomValues(new Uint8Array(32))), HMAC, false, ["sign", "verify"]));
   return {
     scheme: HMAC_SCHEME,
     async verify(id, transcript, proof) {
       const known = keys.get(id);
-      const valid = await crypto.subtle.verify(HMAC, await (known ?? unknown)(), proof.length === TAG_BYTES ? proof : new Uint8Array(TAG_BYTES), transcript);
+      const valid = await crypto.subtle.verify(HMAC, await (known ?? unknown)(), buffer(proof.length === TAG_BYTES ? proof : new Uint8Array(TAG_BYTES)), buffer(transcript));
       return valid && known !== undefined && proof.length === TAG_BYTES;
     },
     async proveServer(id, transcript) {

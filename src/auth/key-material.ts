@@ -85,3 +85,8 @@ export function once<V>(make: () => Promise<V>): () => Promise<V> {
     return made;
   };
 }
+
+/** Bytes as WebCrypto's strictest typings (Deno's) want them: framewire's buffers are never shared. */
+export function buffer(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes as Uint8Array<ArrayBuffer>;
+}

@@ -5,6 +5,7 @@
  * says what a runner provides.
  */
 import type { Scenario } from "./kit.ts";
+import { authScenarios } from "./suites/auth.ts";
 import { coreScenarios } from "./suites/core.ts";
 import { decodingScenarios } from "./suites/decoding.ts";
 import { floodScenarios } from "./suites/flood.ts";
@@ -23,4 +24,4 @@ import { writtenBufferScenarios } from "./suites/written-buffers.ts";
 export type { ChildProcess, ConformanceContext, NeverAcceptingPort, Scenario } from "./kit.ts";
 export { AssertionFailed } from "./kit.ts";
 
-export const scenarios: Scenario[] = [...coreScenarios, ...handlerScenarios, ...optionScenarios, ...protocolScenarios, ...queueScenarios, ...writtenBufferScenarios, ...memoryScenarios, ...decodingScenarios, ...floodScenarios, ...reconnectScenarios, ...resumeScenarios, ...limitScenarios, ...hostileScenarios, ...rateLimitScenarios];
+export const scenarios: Scenario[] = [...coreScenarios, ...handlerScenarios, ...optionScenarios, ...protocolScenarios, ...queueScenarios, ...writtenBufferScenarios, ...memoryScenarios, ...decodingScenarios, ...floodScenarios, ...reconnectScenarios, ...resumeScenarios, ...limitScenarios, ...hostileScenarios, ...rateLimitScenarios, ...authScenarios];
