@@ -8,7 +8,7 @@ import { ErrorCode } from "../codes.ts";
 import { HandshakeError, HandshakeRejectedError } from "../errors.ts";
 
 /** The codes of the authenticated handshake. */
-export type AuthCode = typeof ErrorCode.AUTH_FAILED | typeof ErrorCode.AUTH_REPLAY | typeof ErrorCode.AUTH_BUSY | typeof ErrorCode.AUTH_SERVER_UNVERIFIED;
+export type AuthCode = "FW_AUTH_FAILED" | "FW_AUTH_REPLAY" | "FW_AUTH_BUSY" | "FW_AUTH_SERVER_UNVERIFIED";
 
 const REJECT_CODES: ReadonlySet<string> = new Set([ErrorCode.AUTH_FAILED, ErrorCode.AUTH_REPLAY, ErrorCode.AUTH_BUSY]);
 

@@ -9,7 +9,7 @@ import { type FramewireError, HandlerError, ProtocolError } from "../errors.ts";
 import type { Reason, Welcome } from "../protocol/wire.ts";
 import type { HelloAuth, WelcomeAuth } from "../protocol/auth.ts";
 import type { AuthIdentity, ServerAuthenticator } from "./authenticator.ts";
-import { AuthError } from "./errors.ts";
+import { type AuthCode, AuthError } from "./errors.ts";
 import { ReplayCache } from "./replay-cache.ts";
 import { fromHex, helloTranscript, receivedPrefix, signedPrefix, welcomeTranscript, withProof } from "./transcript.ts";
 
@@ -34,7 +34,7 @@ export type AuthOutcome = AuthPassed | (Reason & { error: FramewireError });
 const FAILED = "authentication failed";
 const REPLAY = "stale or replayed authentication";
 
-function refused(code: typeof ErrorCode.AUTH_FAILED | typeof ErrorCode.AUTH_REPLAY | typeof ErrorCode.AUTH_BUSY, reason: string, detail: string): Reason & { error: FramewireError } {
+function refused(code: Exclude<AuthCode, "FW_AUTH_SERVER_UNVERIFIED">, reason: string, detail: string): Reason & { error: FramewireError } {
   return { code, reason, error: new AuthError(code, detail) };
 }
 

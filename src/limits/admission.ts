@@ -28,7 +28,7 @@ interface AddressEntry {
 }
 
 /** Why an accepted socket was refused, by code. */
-export type RefusalCode = typeof ErrorCode.SERVER_FULL | typeof ErrorCode.ADDRESS_LIMIT | typeof ErrorCode.RATE_LIMITED;
+export type RefusalCode = "FW_SERVER_FULL" | "FW_ADDRESS_LIMIT" | "FW_RATE_LIMITED";
 
 export class Admission {
   readonly #maxConnections: number;
