@@ -4,6 +4,8 @@
  * It is callback-based because Bun and Node push data; a pull bridge would cost throughput and
  * hide backpressure. Each runtime file in `adapters/` implements {@link SocketAdapter}.
  */
+import type { TlsInfo } from "./tls/info.ts";
+import type { ClientTlsSettings, ServerTlsSettings, TlsCapabilities } from "./tls/options.ts";
 
 /**
  * Callbacks for one socket. The core returns them from {@link OnSocket} when the socket opens, so
@@ -38,7 +40,11 @@ export interface SocketHandlers {
   close(error?: Error): void;
 }
 
-/** Called once per socket, when it is connected and writable, before any other callback. */
+/**
+ * Called once per socket, when it is connected and writable, before any other callback. Over
+ * TLS: once the TLS handshake is complete and the peer passed every check (chain, name, pins),
+ * so the core never sees bytes of a peer TLS refused.
+ */
 export type OnSocket = (socket: RawSocket) => SocketHandlers;
 
 /** One runtime socket, seen through the contract. */
@@ -65,11 +71,16 @@ export interface RawSocket {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
+  /** What TLS negotiated; undefined on a plain TCP socket. */
+  readonly tls?: TlsInfo;
 }
 
 /** What an adapter can do; an option outside these throws `FW_UNSUPPORTED` instead of being ignored. */
 export interface AdapterCapabilities {
-  readonly tls: boolean;
+  /** The `tls` options this adapter honours on each side, or false for none. */
+  readonly tls: TlsCapabilities | false;
+  /** `connect` can bind the client socket to `localAddress` / `localPort` before dialling. */
+  readonly localBind: boolean;
   readonly unixSockets: boolean;
   readonly ipv6: boolean;
   readonly reusePort: boolean;
@@ -89,6 +100,13 @@ export interface ListenOptions {
   readonly path?: string;
   readonly reusePort?: boolean;
   readonly backlog?: number;
+  /** Accept TLS only, with these settings. */
+  readonly tls?: ServerTlsSettings;
+  /**
+   * A socket failed before `onSocket` (the TLS handshake: a client with a wrong or missing
+   * certificate, a plaintext client). The socket is already closed; for the server's counters.
+   */
+  readonly onRefused?: (error: Error) => void;
 }
 
 /**
@@ -108,6 +126,18 @@ export interface ConnectOptions {
   readonly path?: string;
   /** Aborting closes a pending connect; the adapter then rejects and never calls `open`. */
   readonly signal?: ConnectSignal;
+  /** Dial over TLS with these settings (pins included: the adapter refuses a mismatch before `onSocket`). */
+  readonly tls?: ClientTlsSettings;
+  /** Bind the socket to this local address before dialling (adapters with `localBind`). */
+  readonly localAddress?: string;
+  /** Bind the socket to this local port before dialling (adapters with `localBind`). */
+  readonly localPort?: number;
+}
+
+/** One address of a network interface, as `networkInterfaces()` lists it. */
+export interface InterfaceAddress {
+  readonly address: string;
+  readonly family: 4 | 6;
 }
 
 /** A bound listening socket. */
@@ -131,4 +161,6 @@ export interface SocketAdapter {
    * `SocketError` when the connection fails or `signal` aborts it.
    */
   connect(options: ConnectOptions, onSocket: OnSocket): Promise<void>;
+  /** The host's network interfaces by name, for `connect({ interface })`; absent where the runtime cannot list them. */
+  networkInterfaces?(): Readonly<Record<string, readonly InterfaceAddress[]>>;
 }

@@ -144,6 +144,8 @@ export function shouldRedial(error: FramewireError | undefined): boolean {
     case "FW_AUTH_FAILED": // the same credentials would be refused again
     case "FW_AUTH_REPLAY": // a fresh nonce each time: only a wrong clock repeats this
     case "FW_AUTH_SERVER_UNVERIFIED":
+    case "FW_TLS_FAILED": // the same certificates would be refused again
+    case "FW_TLS_PIN_MISMATCH": // possibly an impostor: never retry into it
       return false;
     case "FW_HANDSHAKE_REJECTED": {
       // The server said no. Only "not now" refusals are retried; bad credentials, a version the

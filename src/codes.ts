@@ -74,6 +74,12 @@ export const ErrorCode = {
   ADDRESS_LIMIT: "FW_ADDRESS_LIMIT",
   /** The remote address opened more connections than `connectionRate` allows. */
   RATE_LIMITED: "FW_RATE_LIMITED",
+  /** The TLS handshake failed: an untrusted, expired or misnamed certificate, a missing or refused client certificate, no common protocol. */
+  TLS_FAILED: "FW_TLS_FAILED",
+  /** `tls.pin`: the server's certificate matched none of the pins, even if a CA vouched for it. */
+  TLS_PIN_MISMATCH: "FW_TLS_PIN_MISMATCH",
+  /** `interface`: no network interface of that name, or it has no address of the requested family. */
+  INTERFACE_UNAVAILABLE: "FW_INTERFACE_UNAVAILABLE",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

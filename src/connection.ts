@@ -1,3 +1,4 @@
+import type { TlsInfo } from "./tls/info.ts";
 import type { RawSocket, SocketAdapter, SocketHandlers } from "./adapter.ts";
 import { bufferCodec, type Codec, encodeWith } from "./codec/index.ts";
 import { isBuiltIn } from "./codec/codec.ts";
@@ -394,6 +395,11 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   /** @internal The resumable session, if both sides agreed on one. */
   get session(): Session | undefined {
     return this.#session;
+  }
+
+  /** Over TLS: the negotiated protocol, cipher, ALPN and the peer's certificate; undefined on plain TCP. */
+  get tls(): TlsInfo | undefined {
+    return this.#socket.tls;
   }
 
   /** Server side, authenticated handshake: the scheme and key id the client proved (undefined: not authenticated). */

@@ -6,6 +6,7 @@ export type {
   AdapterCapabilities,
   ConnectOptions,
   ConnectSignal,
+  InterfaceAddress,
   Listener,
   ListenOptions,
   OnSocket,
@@ -128,3 +129,8 @@ export {
   type ServerStats,
 } from "./server.ts";
 export * from "./auth/index.ts";
+export { TlsError, TlsPinMismatchError } from "./tls/errors.ts";
+export type { PeerCertificateInfo, TlsInfo } from "./tls/info.ts";
+export type { ClientTlsSettings, ServerTlsSettings, TlsCapabilities, TlsClientOptions, TlsServerOptions } from "./tls/options.ts";
+export type { TlsPins } from "./tls/pin.ts";
+export { InterfaceUnavailableError } from "./client/bind.ts";

@@ -13,6 +13,8 @@ import { type RateLimit, type ResolvedRateLimit, resolveRateLimit } from "./flow
 import { resolveResume, type ResolvedResume, type ServerResumeOptions } from "./session/options.ts";
 import { checkHandshakeFields, type ConnectionOptions, MAX_TIMER_MS, type ResolvedConnectionOptions, resolveConnectionOptions } from "./options.ts";
 import { boolean, integer, optionalFunction, string } from "./validate.ts";
+import type { TlsInfo } from "./tls/info.ts";
+import { resolveServerTls, type TlsServerOptions } from "./tls/options.ts";
 import { type ResolvedServerLimits, resolveServerLimits, SERVER_LIMIT_KEYS, type ServerLimitOptions } from "./limits/options.ts";
 
 /** What `verifyHandshake` sees of a client's HELLO. */
@@ -25,6 +27,8 @@ export interface HandshakeInfo {
   remotePort: number;
   /** Authenticated handshake (`auth`): the scheme and key id the client proved; undefined when it did not authenticate (`auth.required: false`). */
   identity: AuthIdentity | undefined;
+  /** Over TLS: what was negotiated, the client's certificate included (mutual TLS); undefined on plain TCP. */
+  tls: TlsInfo | undefined;
 }
 
 /**
@@ -94,6 +98,13 @@ export interface ServerOptions<T = unknown> extends ConnectionOptions<T>, Server
    * @default no limit
    */
   serverRateLimit?: RateLimit;
+  /**
+   * Accept TLS only (see {@link TlsServerOptions}): PEM `cert` and `key`, and for mutual TLS
+   * `ca` with `requireCert`. A client that fails the TLS handshake never reaches framewire
+   * (counted in `stats().limits.tlsFailed`); one that stalls in it is dropped after `handshakeTimeoutMs`.
+   * @default undefined (plain TCP)
+   */
+  tls?: TlsServerOptions;
 }
 
 /** Server-level settings, checked before anything is bound. */
@@ -110,7 +121,7 @@ export interface ServerSettings {
   serverRateLimit: ResolvedRateLimit | undefined;
 }
 
-const SERVER_KEYS = ["host", "port", "path", "reusePort", "maxConnections", "verifyHandshake", "shutdownTimeoutMs", "resume", "auth", "serverRateLimit", ...SERVER_LIMIT_KEYS] as const;
+const SERVER_KEYS = ["host", "port", "path", "reusePort", "maxConnections", "verifyHandshake", "shutdownTimeoutMs", "resume", "auth", "serverRateLimit", "tls", ...SERVER_LIMIT_KEYS] as const;
 
 export function resolveServerOptions(options: ServerOptions<never> | ServerOptions<unknown>, adapter: SocketAdapter): ServerSettings {
   const { resolved, codec } = resolveConnectionOptions(options, "listen", SERVER_KEYS);
@@ -131,10 +142,12 @@ export function resolveServerOptions(options: ServerOptions<never> | ServerOptio
   if (resume !== undefined && resume.maxUnackedBytes > resolved.maxBufferedBytes) {
     throw new InvalidOptionError(`resume.maxUnackedBytes (${resume.maxUnackedBytes}) must not exceed maxBufferedBytes (${resolved.maxBufferedBytes}): what is sent again must fit the queue`);
   }
+  if (path !== undefined && options.tls !== undefined) throw new InvalidOptionError("tls runs over TCP: not with path");
+  const tls = resolveServerTls(options.tls, adapter, resolved.handshakeTimeoutMs || 10_000);
   return {
     connection: resolved,
     codec,
-    listen: path !== undefined ? { host: "", port: 0, path } : { host, port, ...(reusePort ? { reusePort: true } : {}) },
+    listen: path !== undefined ? { host: "", port: 0, path } : { host, port, ...(reusePort ? { reusePort: true } : {}), ...(tls !== undefined ? { tls } : {}) },
     maxConnections: integer("maxConnections", options.maxConnections, 10_000),
     shutdownTimeoutMs: integer("shutdownTimeoutMs", options.shutdownTimeoutMs, 5_000, 0, MAX_TIMER_MS),
     verifyHandshake,

@@ -79,7 +79,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
   /** Connections holding a slot of `#admission`, until they start closing. */
   readonly #slotted = new Set<Connection<T>>();
   readonly #pendingFrames: PendingFrameBudget;
-  readonly #limitCounters = new LimitCounters();
+  readonly #limitCounters: LimitCounters;
   readonly #shutdownTimeoutMs: number;
   /** Resumable sessions (resume on). */
   readonly #sessions: SessionRegistry<Connection<T>> | undefined;
@@ -105,17 +105,23 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     const settings = resolveServerOptions(options, adapter);
     let server: Server<T> | undefined;
     let listener: Listener;
+    // Sockets TLS refuses never become connections: the adapter reports them for the counters.
+    const counters = new LimitCounters();
     try {
-      listener = await adapter.listen(settings.listen, (socket) => (server as Server<T>).#accept(socket));
+      listener = await adapter.listen(
+        settings.listen.tls === undefined ? settings.listen : { ...settings.listen, onRefused: () => counters.count(ErrorCode.TLS_FAILED) },
+        (socket) => (server as Server<T>).#accept(socket),
+      );
     } catch (error) {
       throw toFramewireError(error);
     }
-    server = new Server<T>(adapter, listener, settings, options);
+    server = new Server<T>(adapter, listener, settings, options, counters);
     return server;
   }
 
-  private constructor(adapter: SocketAdapter, listener: Listener, settings: ServerSettings, raw: ServerOptions<T>) {
+  private constructor(adapter: SocketAdapter, listener: Listener, settings: ServerSettings, raw: ServerOptions<T>, counters: LimitCounters) {
     super();
+    this.#limitCounters = counters;
     this.adapter = adapter;
     this.#listener = listener;
     this.#options = settings.connection;
@@ -348,6 +354,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
           remoteAddress: connection.remoteAddress,
           remotePort: connection.remotePort,
           identity,
+          tls: connection.tls,
         });
       } catch (error) {
         return handlerFailure(error);

@@ -1,14 +1,8 @@
 /**
  * Option checking shared by `listen`, `connect`, framers and codecs. Every option is checked
- * before any I/O, unknown keys included: a typo (`maxFramesize`) or an option this version does
- * not have (`tls`) must fail loudly, never be ignored.
+ * before any I/O, unknown keys included: a typo (`maxFramesize`) must fail loudly, never be ignored.
  */
 import { InvalidOptionError } from "./errors.ts";
-
-/** Options this version does not implement, with what to say instead of "unknown". */
-const NOT_YET: Readonly<Record<string, string>> = {
-  tls: "TLS is not implemented in this version of framewire; refusing instead of opening a plaintext connection",
-};
 
 /**
  * Throws for any key of `options` not in `known`, naming the nearest known key. Inherited
@@ -17,8 +11,6 @@ const NOT_YET: Readonly<Record<string, string>> = {
 export function rejectUnknownKeys(options: object, known: ReadonlySet<string>, where: string): void {
   for (const key in options) {
     if (known.has(key)) continue;
-    const notYet = NOT_YET[key];
-    if (notYet !== undefined) throw new InvalidOptionError(`${where}: ${notYet}`);
     const near = nearest(key, known);
     throw new InvalidOptionError(`${where}: unknown option "${key}"${near ? ` (did you mean "${near}"?)` : ""}`);
   }

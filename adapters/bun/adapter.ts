@@ -151,6 +151,7 @@ export class BunAdapter implements SocketAdapter {
   readonly name = "bun" as const;
   readonly capabilities: AdapterCapabilities = {
     tls: false,
+    localBind: false,
     unixSockets: true,
     ipv6: true,
     reusePort: true,

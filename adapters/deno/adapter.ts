@@ -26,6 +26,7 @@ export class DenoAdapter implements SocketAdapter {
   readonly name = "deno" as const;
   readonly capabilities: AdapterCapabilities = {
     tls: false,
+    localBind: false,
     unixSockets: denoOrUndefined()?.build.os !== "windows",
     ipv6: true,
     reusePort: denoHasReusePort(),

@@ -178,6 +178,7 @@ export class NodeAdapter implements SocketAdapter {
   readonly name = "node" as const;
   readonly capabilities: AdapterCapabilities = {
     tls: false,
+    localBind: false,
     unixSockets: true,
     ipv6: true,
     reusePort: nodeHasReusePort(),

@@ -75,7 +75,7 @@ let lastServerSocket: MemSocket | undefined;
 let lastClientSocket: MemSocket | undefined;
 const memoryAdapter: SocketAdapter = {
   name: "bun",
-  capabilities: { tls: false, unixSockets: false, ipv6: false, reusePort: false, retainsWrites: false },
+  capabilities: { tls: false, localBind: false, unixSockets: false, ipv6: false, reusePort: false, retainsWrites: false },
   async listen(_options, onSocket) {
     accept = onSocket;
     return { port: 1, host: "memory", async close() {} };

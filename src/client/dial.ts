@@ -9,6 +9,7 @@ import { Connection } from "../connection.ts";
 import { ConnectionClosedError, ConnectTimeoutError, type FramewireError, toFramewireError } from "../errors.ts";
 import type { Session } from "../session/session.ts";
 import type { ClientSettings } from "./options.ts";
+import { localEndpoint } from "./bind.ts";
 
 /** `offer`: the resumable session to continue (resume on). */
 export async function dial<T>(adapter: SocketAdapter, settings: ClientSettings, timeoutMs: number, signal: AbortSignal, offer?: Session): Promise<Connection<T>> {
@@ -26,6 +27,8 @@ export async function dial<T>(adapter: SocketAdapter, settings: ClientSettings, 
           host: settings.host,
           port: settings.port,
           ...(settings.path !== undefined ? { path: settings.path } : {}),
+          ...(settings.tls !== undefined ? { tls: settings.tls } : {}),
+          ...(settings.bind !== undefined ? localEndpoint(settings.bind, adapter) : {}),
           signal: controller.signal,
         },
         (socket) => {

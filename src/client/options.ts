@@ -14,6 +14,8 @@ import type { ClientAuthenticator } from "../auth/authenticator.ts";
 import type { ResolvedClientAuth } from "../auth/client-auth.ts";
 import { resolveClientAuth } from "../auth/options.ts";
 import { integer, oneOf, plainObject, rejectUnknownKeys, string } from "../validate.ts";
+import { type ClientTlsSettings, resolveClientTls, type TlsClientOptions } from "../tls/options.ts";
+import { type LocalBind, resolveLocalBind } from "./bind.ts";
 
 /** Where sends wait while a reconnecting client has no connection. */
 export interface OfflineOptions {
@@ -90,9 +92,30 @@ export interface ClientOptions<T = unknown> extends ConnectionOptions<T> {
    * @default false
    */
   requireServerProof?: boolean;
+  /**
+   * Dial over TLS (see {@link TlsClientOptions}); `true` verifies the server against the
+   * runtime's roots. The framewire handshake (or raw mode) runs inside it unchanged. A failed
+   * TLS handshake fails `connect()` with `FW_TLS_FAILED`, a pin mismatch with `FW_TLS_PIN_MISMATCH`.
+   * @default undefined (plain TCP)
+   */
+  tls?: boolean | TlsClientOptions;
+  /** Bind the client socket to this local IP address (e.g. one of several NICs, `127.0.0.2`). */
+  localAddress?: string;
+  /** Bind the client socket to this local port. */
+  localPort?: number;
+  /**
+   * Bind to the address of this network interface (`"wg0"`, `"eth0"`, `"lo"`), looked up on
+   * each dial for `family`; `FW_INTERFACE_UNAVAILABLE` when it is missing or has no such address.
+   */
+  interface?: string;
+  /**
+   * With `interface`: the address family to pick.
+   * @default 6 when `host` is an IPv6 literal, else 4
+   */
+  family?: 4 | 6;
 }
 
-const CLIENT_KEYS = ["host", "port", "path", "connectTimeoutMs", "app", "reconnect", "offline", "resume", "auth", "requireServerProof"] as const;
+const CLIENT_KEYS = ["host", "port", "path", "connectTimeoutMs", "app", "reconnect", "offline", "resume", "auth", "requireServerProof", "tls", "localAddress", "localPort", "interface", "family"] as const;
 const OFFLINE_KEYS: ReadonlySet<string> = new Set(["maxMessages", "maxBytes", "ttlMs", "overflow"]);
 
 /** Client settings, checked before any socket is opened. */
@@ -109,6 +132,8 @@ export interface ClientSettings {
   offline: OfflineQueueOptions | undefined;
   resume: ResolvedResume | undefined;
   auth: ResolvedClientAuth | undefined;
+  tls: ClientTlsSettings | undefined;
+  bind: LocalBind | undefined;
 }
 
 export function resolveClientOptions(options: ClientOptions<never> | ClientOptions<unknown>, adapter: SocketAdapter): ClientSettings {
@@ -130,10 +155,12 @@ export function resolveClientOptions(options: ClientOptions<never> | ClientOptio
     throw new InvalidOptionError(`resume.maxUnackedBytes (${resume.maxUnackedBytes}) must not exceed maxBufferedBytes (${resolved.maxBufferedBytes}): what is sent again must fit the queue`);
   }
   const reconnect = resolveReconnect(options.reconnect ?? (resume !== undefined ? true : undefined), connectTimeoutMs);
+  const host = string("host", options.host, "127.0.0.1", true);
+  if (path !== undefined && options.tls !== undefined && options.tls !== false) throw new InvalidOptionError("tls runs over TCP: not with path");
   return {
     connection: resolved,
     codec,
-    host: string("host", options.host, "127.0.0.1", true),
+    host,
     port: path === undefined ? integer("port", options.port, 0, 1, 65535) : 0,
     path,
     connectTimeoutMs,
@@ -142,6 +169,8 @@ export function resolveClientOptions(options: ClientOptions<never> | ClientOptio
     offline: resolveOffline(options.offline, reconnect !== undefined, resolved.overflow),
     resume,
     auth: resolveClientAuth(options.auth, options.requireServerProof, resolved.protocol),
+    tls: resolveClientTls(options.tls, host, adapter),
+    bind: resolveLocalBind(options, host, path, adapter),
   };
 }
 

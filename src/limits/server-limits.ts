@@ -27,6 +27,8 @@ export interface LimitStats {
   pendingBudget: number;
   /** Connections closed for a frame over `maxFrameSize`, a HELLO over its budget included (`FW_FRAME_TOO_LARGE`). */
   frameTooLarge: number;
+  /** TLS handshakes that failed or timed out (`tls`): a client with a wrong or missing certificate, a plaintext client, a stalled handshake. */
+  tlsFailed: number;
 }
 
 const FIELD: Readonly<Record<string, keyof LimitStats>> = {
@@ -38,6 +40,7 @@ const FIELD: Readonly<Record<string, keyof LimitStats>> = {
   [ErrorCode.SLOW_PEER]: "slowPeer",
   [ErrorCode.PENDING_BUDGET]: "pendingBudget",
   [ErrorCode.FRAME_TOO_LARGE]: "frameTooLarge",
+  [ErrorCode.TLS_FAILED]: "tlsFailed",
 };
 
 export class LimitCounters {
@@ -50,6 +53,7 @@ export class LimitCounters {
     slowPeer: 0,
     pendingBudget: 0,
     frameTooLarge: 0,
+    tlsFailed: 0,
   };
 
   /** A refusal or an error with `code` happened; codes that are not limits are not counted. */

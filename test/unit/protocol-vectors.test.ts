@@ -376,7 +376,7 @@ class FakeSocket implements RawSocket {
 
 const adapter = {
   name: "bun",
-  capabilities: { tls: false, unixSockets: false, ipv6: false, reusePort: false, retainsWrites: true },
+  capabilities: { tls: false, localBind: false, unixSockets: false, ipv6: false, reusePort: false, retainsWrites: true },
 } as unknown as SocketAdapter;
 
 /** Lets the connection's microtask flush run. */
