@@ -1,6 +1,6 @@
 /** Client process of one e2e run on Bun: `bun bench/e2e/client.ts '<json RunConfig>'` (spawned by run.ts). */
 import * as entry from "../../adapters/bun/index.ts";
-import { emit, familyOf, hardTimeout, parseConfig } from "./common.ts";
+import { failAndExit, familyOf, hardTimeout, parseConfig } from "./common.ts";
 import { fwClient, useTransport } from "./fw.ts";
 import { rawClient } from "./raw.ts";
 import { zmqClient } from "./zmq.ts";
@@ -11,6 +11,5 @@ useTransport(entry);
 try {
   await { raw: rawClient, fw: fwClient, zmq: zmqClient }[familyOf(cfg.impl)](cfg);
 } catch (error) {
-  emit("error", { role: "client", message: String(error) });
-  process.exit(2);
+  failAndExit("client", error);
 }

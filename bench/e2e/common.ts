@@ -9,9 +9,10 @@
 /**
  * raw: the runtime's sockets + hand-written framing (the ceiling); rawblock: the same receiver fed
  * one pre-encoded block written over and over (the socket's own ceiling, one-way only); fw:
- * framewire; fwraw: framewire protocol "raw"; fwresume: framewire with resumable sessions on both sides; zmq: ZeroMQ.js (bench/zeromq, one-way and conns).
+ * framewire; fwraw: framewire protocol "raw"; fwresume: framewire with resumable sessions on both sides; zmq: ZeroMQ.js (bench/zeromq, one-way and conns);
+ * rawtls / fwtls: raw and fw over TLS (the runtime's TLS sockets; framewire's `tls` option).
  */
-export type Impl = "raw" | "rawblock" | "fw" | "fwraw" | "fwresume" | "zmq";
+export type Impl = "raw" | "rawblock" | "fw" | "fwraw" | "fwresume" | "zmq" | "rawtls" | "fwtls";
 /**
  * oneway: client → server stream; pingpong / conns: one message in flight per connection, echoed;
  * idle: connections that stay silent while the server measures its memory; broadcast: the server
@@ -21,7 +22,19 @@ export type Kind = "oneway" | "pingpong" | "conns" | "idle" | "broadcast";
 
 /** Which code runs an implementation: the runtime's raw sockets, framewire, or ZeroMQ.js. */
 export function familyOf(impl: Impl): "raw" | "fw" | "zmq" {
-  return impl === "raw" || impl === "rawblock" ? "raw" : impl === "zmq" ? "zmq" : "fw";
+  return impl === "raw" || impl === "rawblock" || impl === "rawtls" ? "raw" : impl === "zmq" ? "zmq" : "fw";
+}
+
+/** The implementations that run over TLS (the driver hands them `RunConfig.tls`). */
+export function isTls(impl: Impl): boolean {
+  return impl === "rawtls" || impl === "fwtls";
+}
+
+/** PEMs of the PKI the driver generated at start (test/fixtures/tls_material.py): the server's certificate for 127.0.0.1, and the CA the client trusts. */
+export interface TlsMaterial {
+  ca: string;
+  cert: string;
+  key: string;
 }
 
 export interface RunConfig {
@@ -43,6 +56,8 @@ export interface RunConfig {
   warmupRounds: number;
   /** The process exits with code 3 after this long, whatever it is doing. */
   hardTimeoutMs: number;
+  /** rawtls / fwtls: the server presents `cert`/`key`, the client verifies it against `ca` (name: 127.0.0.1). */
+  tls?: TlsMaterial;
 }
 
 export const RAW_HEADER = 4;
@@ -235,6 +250,17 @@ export function latency(rtts: Float64Array): Record<string, number> {
 /** Sending continues this long past the receiver's window, so the window never sees the sender stop. */
 export function tailMs(cfg: RunConfig): number {
   return Math.max(750, cfg.durationMs / 4);
+}
+
+/**
+ * A process's failure as its last line: FW_UNSUPPORTED (framewire refusing an option its adapter
+ * cannot honour, e.g. `tls` before the runtime's TLS adapter exists) is `unsupported` (exit 4),
+ * which the driver reports as such instead of a failed run; anything else is `error` (exit 2).
+ */
+export function failAndExit(role: string, error: unknown): void {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === "FW_UNSUPPORTED") emitAndExit("unsupported", { role, message: (error as Error).message }, 4);
+  else emitAndExit("error", { role, message: String(error) }, 2);
 }
 
 /** Prints the last line and exits once stdout has taken it (process.exit alone can cut a pipe write short). */

@@ -3,7 +3,7 @@
  * (spawned by run.ts). framewire comes from its Deno entry, adapters/deno/index.ts.
  */
 import * as entry from "../../adapters/deno/index.ts";
-import { emit, familyOf, hardTimeout, parseConfig } from "./common.ts";
+import { failAndExit, familyOf, hardTimeout, parseConfig } from "./common.ts";
 import { fwClient, fwServer, useTransport } from "./fw.ts";
 import { rawDenoClient, rawDenoServer } from "./raw-deno.ts";
 import { zmqClient, zmqServer } from "./zmq.ts";
@@ -17,6 +17,5 @@ try {
     role === "server" ? { raw: rawDenoServer, fw: fwServer, zmq: zmqServer } : { raw: rawDenoClient, fw: fwClient, zmq: zmqClient };
   await run[familyOf(cfg.impl)](cfg);
 } catch (error) {
-  emit("error", { role, message: String(error) });
-  process.exit(2);
+  failAndExit(role, error);
 }

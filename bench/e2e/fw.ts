@@ -3,7 +3,8 @@
  * adapters/bun/index.ts, dist/adapters/node/index.js or adapters/deno/index.ts, handed in by the
  * process entry with `useTransport`), written
  * as a user would: one `send()` per message, `await drained()` on "backpressure", a `message`
- * listener per connection. impl "fw" uses protocol "framewire" (the default), "fwraw" protocol "raw".
+ * listener per connection. impl "fw" uses protocol "framewire" (the default), "fwraw" protocol "raw",
+ * "fwtls" protocol "framewire" over TLS.
  */
 import type * as BunEntry from "../../adapters/bun/index.ts";
 import { BroadcastTally, broadcastServerResult } from "./broadcast-tally.ts";
@@ -29,12 +30,24 @@ function resumeOf(cfg: RunConfig): { resume?: true } {
   return cfg.impl === "fwresume" ? { resume: true } : {};
 }
 
+/**
+ * impl "fwtls": the `tls` option with the driver's PKI. The client verifies the chain and the name
+ * (127.0.0.1 against the certificate's IP SANs), as a user would; no client certificate. An adapter
+ * without TLS makes listen() fail with FW_UNSUPPORTED, which the process reports as "unsupported".
+ */
+function serverTlsOf(cfg: RunConfig): { tls?: { cert: string; key: string } } {
+  return cfg.tls ? { tls: { cert: cfg.tls.cert, key: cfg.tls.key } } : {};
+}
+function clientTlsOf(cfg: RunConfig): { tls?: { ca: string } } {
+  return cfg.tls ? { tls: { ca: cfg.tls.ca } } : {};
+}
+
 // ───────────────────────── server ─────────────────────────
 
 export async function fwServer(cfg: RunConfig): Promise<void> {
   if (cfg.kind === "idle") return idleServer(cfg);
   if (cfg.kind === "broadcast") return broadcastServer(cfg);
-  const server = await listen({ host: cfg.host, port: 0, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg) });
+  const server = await listen({ host: cfg.host, port: 0, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg), ...serverTlsOf(cfg) });
   if (cfg.kind === "oneway") {
     const checker = new Checker(cfg.size);
     const window = new Window();
@@ -85,7 +98,7 @@ export async function fwServer(cfg: RunConfig): Promise<void> {
 
 /** idle: memory before listening, and once `cfg.conns` and 2 × `cfg.conns` connections completed their handshake (`connection` events). */
 async function idleServer(cfg: RunConfig): Promise<void> {
-  const server = await listen({ host: cfg.host, port: 0, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg) });
+  const server = await listen({ host: cfg.host, port: 0, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg), ...serverTlsOf(cfg) });
   const before = await settledMemory();
   const meter = new IdleMeter(cfg.conns);
   let received = 0;
@@ -112,7 +125,7 @@ const BROADCAST_HIGH_WATER_MARK = 64 * 1024;
 async function broadcastServer(cfg: RunConfig): Promise<void> {
   // 64 KiB per connection, not the 1 MiB default: 1000 × 1 MiB would queue 1 GiB before the first
   // backpressure, and on Deno (asynchronous writes) the loop would not yield before then.
-  const server = await listen({ host: cfg.host, port: 0, codec: "buffer", protocol: protocolOf(cfg), highWaterMark: BROADCAST_HIGH_WATER_MARK });
+  const server = await listen({ host: cfg.host, port: 0, codec: "buffer", protocol: protocolOf(cfg), highWaterMark: BROADCAST_HIGH_WATER_MARK, ...serverTlsOf(cfg) });
   let unexpected = 0;
   const run = async (): Promise<void> => {
     const conns = [...server.connections.values()];
@@ -159,7 +172,7 @@ async function idleClients(cfg: RunConfig): Promise<void> {
   const closed: Promise<BunEntry.CloseInfo>[] = [];
   let received = 0;
   await openIdleBatches(cfg.conns, async () => {
-    const client = await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg) });
+    const client = await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg), ...clientTlsOf(cfg) });
     client.on("message", () => received++);
     closed.push(client.closed());
   });
@@ -172,7 +185,7 @@ async function broadcastReceivers(cfg: RunConfig): Promise<void> {
   const tally = new BroadcastTally(cfg);
   const clients = [];
   for (let c = 0; c < cfg.conns; c++) {
-    const client = await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg) });
+    const client = await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg), ...clientTlsOf(cfg) });
     const checker = tally.add();
     client.on("message", (m: Uint8Array) => checker.check(m));
     client.on("close", (info) => {
@@ -187,7 +200,7 @@ async function broadcastReceivers(cfg: RunConfig): Promise<void> {
 }
 
 async function sender(cfg: RunConfig): Promise<void> {
-  const client = await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg) });
+  const client = await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg), ...clientTlsOf(cfg) });
   const payload = makePayload(cfg.size); // reused for every message: send() copies it into the batch
   const t0 = performance.now();
   const deadline = t0 + cfg.warmupMs + cfg.durationMs + tailMs(cfg);
@@ -233,7 +246,7 @@ async function requester(cfg: RunConfig): Promise<void> {
   let running = true;
   const clients = [];
   for (let c = 0; c < connCount; c++) {
-    clients.push(await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg) }));
+    clients.push(await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg), ...clientTlsOf(cfg) }));
   }
   const checkers: Checker[] = [];
   for (const client of clients) {

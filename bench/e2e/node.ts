@@ -6,7 +6,7 @@
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { emit, familyOf, hardTimeout, parseConfig } from "./common.ts";
+import { failAndExit, familyOf, hardTimeout, parseConfig } from "./common.ts";
 import { fwClient, fwServer, type Transport, useTransport } from "./fw.ts";
 import { rawNodeClient, rawNodeServer } from "./raw-node.ts";
 import { zmqClient, zmqServer } from "./zmq.ts";
@@ -24,6 +24,5 @@ try {
     role === "server" ? { raw: rawNodeServer, fw: fwServer, zmq: zmqServer } : { raw: rawNodeClient, fw: fwClient, zmq: zmqClient };
   await run[familyOf(cfg.impl)](cfg);
 } catch (error) {
-  emit("error", { role, message: String(error) });
-  process.exit(2);
+  failAndExit(role, error);
 }

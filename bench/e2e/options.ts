@@ -10,14 +10,19 @@
  *                      connect (raw-deno.ts); framewire through that runtime's public entry
  *   --scenarios=a,b    oneway64,oneway64k,oneway1m,pingpong,pingpong1cpu,conns64,conns1000,
  *                      idle1000,broadcast1000 [all]
- *   --impls=a,b        raw,rawblock,fw,fwraw,fwresume,zmq; raw = hand-written framing on the runtime's
+ *   --impls=a,b        raw,rawblock,fw,fwraw,fwresume,zmq,rawtls,fwtls; raw = hand-written framing on the runtime's
  *                      sockets, rawblock = raw with one pre-encoded block written over and over
  *                      (one-way only), fw = framewire protocol "framewire", fwraw = framewire
  *                      protocol "raw", fwresume = framewire with resume on (oneway64 by default), zmq = ZeroMQ.js (Node only, one-way and conns; installed on demand
  *                      into bench/zeromq/). Default: raw,fw (+fwraw on Bun) for the original
  *                      scenarios; + rawblock for oneway64; + zmq on Node for oneway64 and
  *                      conns1000; raw,fw for the 1000-connection ones. An explicit list applies
- *                      to every runtime and scenario that implementation supports
+ *                      to every runtime and scenario that implementation supports.
+ *                      TLS (explicit only; one-way, ping-pong, conns): rawtls = raw over the
+ *                      runtime's TLS sockets (Bun.listen/connect tls, node:tls, Deno.listenTls /
+ *                      startTls), fwtls = fw with framewire's `tls` option; the PKI is generated at
+ *                      start (python3 test/fixtures/tls_material.py). Where the adapter has no TLS,
+ *                      fwtls is reported "unsupported" (FW_UNSUPPORTED), not failed
  *   --reps=N           runs per scenario and implementation [3]; the median is reported
  *   --duration=S       measurement window of the throughput scenarios, seconds [3 on Bun, 2 on
  *                      Node and Deno; 1 for the 1000-connection scenarios]; an explicit value

@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import type { Impl, RunConfig } from "./common.ts";
+import { type Impl, isTls, type RunConfig, type TlsMaterial } from "./common.ts";
 import { between, type CpuSample, sample, waitQuiet } from "./cpu-sampling.ts";
 import type { Options } from "./options.ts";
 import type { Result, Runtime, Scenario } from "./scenarios.ts";
@@ -34,6 +34,8 @@ export interface RunRecord {
   rep: number;
   attempt: number;
   ok: boolean;
+  /** A process said it cannot run this impl on this runtime (FW_UNSUPPORTED, e.g. `tls` on an adapter without TLS): its message. Not a failure. */
+  unsupported?: string;
   /** Other processes used more than --noise during the window. */
   noisy: boolean;
   /** Noisy and retried: not used in the medians. */
@@ -91,7 +93,16 @@ function command(runtime: Runtime, role: "server" | "client", flags: string[], v
   }
 }
 
-export async function runOnce(opts: Options, budget: Budget, runtime: Runtime, scenario: Scenario, impl: Impl, rep: number, attempt: number): Promise<RunRecord> {
+export async function runOnce(
+  opts: Options,
+  budget: Budget,
+  runtime: Runtime,
+  scenario: Scenario,
+  impl: Impl,
+  rep: number,
+  attempt: number,
+  tls?: TlsMaterial,
+): Promise<RunRecord> {
   const waitStart = performance.now();
   const idleBeforePct = await waitQuiet(budget.left ? opts.quietWaitMs : 0, opts.noisePct);
   budget.extraMs += Math.max(0, performance.now() - waitStart - 300);
@@ -112,7 +123,12 @@ export async function runOnce(opts: Options, budget: Budget, runtime: Runtime, s
     warmupRounds: opts.warmupRounds,
     hardTimeoutMs,
   };
+  if (isTls(impl)) {
+    if (!tls) throw new Error(`${impl} needs the TLS material (generateTlsMaterial)`);
+    cfg.tls = tls;
+  }
   const problems: string[] = [];
+  let unsupported: string | undefined;
   let stderr = "";
   const results: { server?: Result; client?: Result } = {};
   const samples: { start?: CpuSample; end?: CpuSample } = {};
@@ -142,6 +158,9 @@ export async function runOnce(opts: Options, budget: Budget, runtime: Runtime, s
         break;
       case "error":
         problems.push(`${role}: ${String(event.message)}`);
+        break;
+      case "unsupported":
+        unsupported ??= `${role}: ${String(event.message)}`;
         break;
     }
   };
@@ -198,15 +217,21 @@ export async function runOnce(opts: Options, budget: Budget, runtime: Runtime, s
 
   const s = results.server;
   const c = results.client;
-  if (!s) problems.push("no server result");
-  if (!c) problems.push("no client result");
+  if (unsupported !== undefined) {
+    // A process refused before any traffic (its exit code and the missing results follow from it): nothing to measure.
+    problems.length = 0;
+    problems.push(`unsupported: ${unsupported}`);
+  } else {
+    if (!s) problems.push("no server result");
+    if (!c) problems.push("no client result");
+  }
   const values: Record<string, number> = {};
   if (s && c) {
     problems.push(...verify(cfg, c, s));
     for (const m of scenario.metrics) values[m.key] = m.value(c, s);
   }
   const cpu = samples.start && samples.end ? between(samples.start, samples.end) : undefined;
-  if (!cpu) problems.push("no CPU samples (window markers missing)");
+  if (!cpu && unsupported === undefined) problems.push("no CPU samples (window markers missing)");
   let senderUsPerMsg = Number.NaN;
   let receiverUsPerMsg = Number.NaN;
   if (cpu && s && c && scenario.perMessage) {
@@ -225,6 +250,7 @@ export async function runOnce(opts: Options, budget: Budget, runtime: Runtime, s
     rep,
     attempt,
     ok,
+    ...(unsupported !== undefined ? { unsupported } : {}),
     // Stolen time (the hypervisor running someone else on our vCPUs) disturbs a run like a busy neighbour process.
     noisy: ok && !(otherCpuPct + stealPct <= opts.noisePct),
     discarded: false,

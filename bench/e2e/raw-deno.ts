@@ -6,6 +6,9 @@
  * - the receiver reads into one reused 256 KiB buffer and parses it in place (FrameParser:
  *   zero-copy subarrays for frames inside the read, a copy only for frames that straddle reads);
  * - echoes are one (awaited, complete) write per frame.
+ * rawtls: the same over `Deno.listenTls` and `Deno.connect` + `Deno.startTls` (the client's TCP
+ * conn gets setNoDelay first; a TlsConn has none, so the server's accepted conns keep Deno's
+ * default); the client completes its handshake before it starts.
  */
 import { BroadcastTally, broadcastServerResult } from "./broadcast-tally.ts";
 import {
@@ -32,7 +35,10 @@ interface DenoConn {
   write(p: Uint8Array): Promise<number>;
   closeWrite(): Promise<void>;
   close(): void;
-  setNoDelay(on?: boolean): void;
+  /** Missing on a TlsConn. */
+  setNoDelay?(on?: boolean): void;
+  /** TlsConn only. */
+  handshake?(): Promise<unknown>;
 }
 interface DenoListener {
   readonly addr: { port: number };
@@ -41,7 +47,9 @@ interface DenoListener {
 }
 declare const Deno: {
   listen(o: { hostname: string; port: number }): DenoListener;
+  listenTls(o: { hostname: string; port: number; cert: string; key: string }): DenoListener;
   connect(o: { hostname: string; port: number }): Promise<DenoConn>;
+  startTls(conn: DenoConn, o: { hostname: string; caCerts: string[] }): Promise<DenoConn>;
 };
 
 const READ_BUFFER = 256 * 1024;
@@ -82,7 +90,8 @@ function closeQuietly(conn: DenoConn): void {
 // ───────────────────────── server ─────────────────────────
 
 export async function rawDenoServer(cfg: RunConfig): Promise<void> {
-  const listener = Deno.listen({ hostname: cfg.host, port: 0 });
+  const at = { hostname: cfg.host, port: 0 };
+  const listener = cfg.tls ? Deno.listenTls({ ...at, cert: cfg.tls.cert, key: cfg.tls.key }) : Deno.listen(at);
   if (cfg.kind === "idle") return idle(cfg, listener);
   emit("listening", { port: listener.addr.port });
   if (cfg.kind === "oneway") await sink(cfg, listener);
@@ -139,7 +148,7 @@ async function broadcast(cfg: RunConfig, listener: DenoListener): Promise<void> 
   let failure: string | undefined;
   for (let c = 0; c < cfg.conns; c++) {
     const conn = await listener.accept();
-    conn.setNoDelay(true);
+    conn.setNoDelay?.(true);
     conns.push(conn);
     reads.push(readLoop(conn, 1024, (chunk) => (unexpected += chunk.length), (error) => (failure ??= String(error))));
   }
@@ -170,7 +179,7 @@ async function sink(cfg: RunConfig, listener: DenoListener): Promise<void> {
   const window = new Window();
   let failure: string | undefined;
   const conn = await listener.accept();
-  conn.setNoDelay(true);
+  conn.setNoDelay?.(true);
   window.schedule(cfg.warmupMs, cfg.durationMs, () => checker.count);
   const buf = new Uint8Array(READ_BUFFER);
   try {
@@ -199,7 +208,7 @@ async function echo(cfg: RunConfig, listener: DenoListener): Promise<void> {
   let echoed = 0;
   let failure: string | undefined;
   const serve = async (conn: DenoConn): Promise<void> => {
-    conn.setNoDelay(true);
+    conn.setNoDelay?.(true);
     const buf = new Uint8Array(readBufferSize(cfg));
     const out: Uint8Array[] = [];
     const parser = new FrameParser((m) => {
@@ -273,10 +282,14 @@ async function broadcastReceivers(cfg: RunConfig): Promise<void> {
   tally.finish();
 }
 
+/** Connects; over TLS (rawtls) verifies the server against the driver's CA and 127.0.0.1 against its IP SANs before returning. */
 async function open(cfg: RunConfig): Promise<DenoConn> {
   const conn = await Deno.connect({ hostname: cfg.host, port: cfg.port });
-  conn.setNoDelay(true);
-  return conn;
+  conn.setNoDelay?.(true);
+  if (!cfg.tls) return conn;
+  const secure = await Deno.startTls(conn, { hostname: cfg.host, caCerts: [cfg.tls.ca] });
+  await secure.handshake?.();
+  return secure;
 }
 
 /** Reads until the peer closes (after our closeWrite), then closes. */

@@ -8,8 +8,11 @@
  *   (FrameParser: zero-copy subarrays for frames inside the chunk, a copy only for frames that
  *   straddle chunks);
  * - echoes are one `write` per frame.
+ * rawtls: the same over `node:tls` (a TLSSocket is a net.Socket); the client starts once
+ * 'secureConnect' said the server verified.
  */
 import * as net from "node:net";
+import * as tls from "node:tls";
 import { BroadcastTally, broadcastServerResult } from "./broadcast-tally.ts";
 import {
   Checker,
@@ -35,6 +38,11 @@ import { FrameParser } from "./parser.ts";
  */
 function view(chunk: Buffer): Uint8Array {
   return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/** A server handing `onSocket` each plain socket, or (rawtls) each TLS socket once its handshake completed. */
+function createServer(cfg: RunConfig, onSocket: (socket: net.Socket) => void): net.Server {
+  return cfg.tls ? tls.createServer({ cert: cfg.tls.cert, key: cfg.tls.key }, onSocket) : net.createServer(onSocket);
 }
 
 // ───────────────────────── server ─────────────────────────
@@ -76,7 +84,7 @@ function sinkServer(cfg: RunConfig): net.Server {
       ...window.summary(),
     });
   };
-  const server = net.createServer((socket) => {
+  const server = createServer(cfg, (socket) => {
     socket.setNoDelay(true);
     if (first) {
       first = false;
@@ -105,7 +113,7 @@ function echoServer(cfg: RunConfig): net.Server {
   let closed = 0;
   let failure: string | undefined;
   const expected = cfg.kind === "conns" ? cfg.conns : 1;
-  const server = net.createServer((socket) => {
+  const server = createServer(cfg, (socket) => {
     socket.setNoDelay(true);
     const parser = new FrameParser((m) => {
       // Echo: a fresh frame (Node holds on to written Buffers until flushed), one write.
@@ -268,13 +276,16 @@ async function broadcastReceivers(cfg: RunConfig): Promise<void> {
   tally.finish();
 }
 
+/** Connects; over TLS (rawtls) verifies the server against the driver's CA and 127.0.0.1 against its IP SANs, then resolves. */
 function open(cfg: RunConfig): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: cfg.host, port: cfg.port }, () => {
+    const options = { host: cfg.host, port: cfg.port };
+    const onConnect = (): void => {
       socket.off("error", reject);
       socket.setNoDelay(true);
       resolve(socket);
-    });
+    };
+    const socket = cfg.tls ? tls.connect({ ...options, ca: cfg.tls.ca }, onConnect) : net.connect(options, onConnect);
     socket.once("error", reject);
   });
 }

@@ -6,6 +6,8 @@
  * - the receiver parses chunks in place, hands each frame that lies inside a chunk to the
  *   consumer as a zero-copy subarray, and copies only frames that straddle chunks;
  * - request/response traffic does one `write` per frame, as any echo server would.
+ * rawtls: the same over Bun's TLS sockets (`tls` on listen / connect); the client starts sending
+ * once its handshake succeeded (before it, Bun's `write` takes nothing).
  */
 import { BroadcastTally, broadcastServerResult } from "./broadcast-tally.ts";
 import {
@@ -45,11 +47,43 @@ interface SocketHandler<D> {
   close?(socket: BunSocket<D>, error?: Error): void;
   error?(socket: BunSocket<D>, error: Error): void;
   connectError?(socket: BunSocket<D>, error: Error): void;
+  /** TLS only: `authorized` is false when the chain or the name did not verify. */
+  handshake?(socket: BunSocket<D>, authorized: boolean, error: Error | null): void;
+}
+interface BunTls {
+  tls?: { cert?: string; key?: string; ca?: string };
 }
 declare const Bun: {
-  listen<D>(options: { hostname: string; port: number; socket: SocketHandler<D> }): { port: number; stop(force?: boolean): void };
-  connect<D>(options: { hostname: string; port: number; data?: D; socket: SocketHandler<D> }): Promise<BunSocket<D>>;
+  listen<D>(options: { hostname: string; port: number; socket: SocketHandler<D> } & BunTls): { port: number; stop(force?: boolean): void };
+  connect<D>(options: { hostname: string; port: number; data?: D; socket: SocketHandler<D> } & BunTls): Promise<BunSocket<D>>;
 };
+
+/** Listen options of a server: plain, or TLS with the driver's certificate (rawtls). */
+function listenOn(cfg: RunConfig): { hostname: string; port: number } & BunTls {
+  return { hostname: cfg.host, port: 0, ...(cfg.tls ? { tls: { cert: cfg.tls.cert, key: cfg.tls.key } } : {}) };
+}
+
+/** Connects; over TLS (rawtls) resolves once the handshake verified the server against the driver's CA (a failure rejects). */
+async function dial<D>(cfg: RunConfig, handler: SocketHandler<D>, data?: D): Promise<BunSocket<D>> {
+  if (!cfg.tls) return Bun.connect<D>({ hostname: cfg.host, port: cfg.port, data, socket: handler });
+  let settle!: (error: Error | null) => void;
+  const handshaken = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())));
+  const socket = await Bun.connect<D>({
+    hostname: cfg.host,
+    port: cfg.port,
+    data,
+    tls: { ca: cfg.tls.ca },
+    socket: {
+      ...handler,
+      handshake(s, authorized, error) {
+        if (!authorized) s.terminate();
+        settle(authorized ? null : new Error(`TLS handshake: ${String(error)}`));
+      },
+    },
+  });
+  await handshaken;
+  return socket;
+}
 
 /** Writes that keep (a copy of) what the socket did not take, and retry it on drain. */
 class Writer {
@@ -118,8 +152,7 @@ function sinkServer(cfg: RunConfig): void {
     });
   };
   const server = Bun.listen<undefined>({
-    hostname: cfg.host,
-    port: 0,
+    ...listenOn(cfg),
     socket: {
       binaryType: "uint8array",
       open(socket) {
@@ -164,8 +197,7 @@ function echoServer(cfg: RunConfig): void {
   let failure: string | undefined;
   const expected = cfg.kind === "conns" ? cfg.conns : 1;
   const server = Bun.listen<EchoState>({
-    hostname: cfg.host,
-    port: 0,
+    ...listenOn(cfg),
     socket: {
       binaryType: "uint8array",
       open(socket) {
@@ -462,7 +494,8 @@ async function sender(cfg: RunConfig): Promise<void> {
     binaryType: "uint8array",
     data() {},
     drain() {
-      pump();
+      // Not before dial() returned (a TLS socket may report writable during its handshake).
+      if (t0 > 0) pump();
     },
     close() {
       resolveClosed();
@@ -471,7 +504,7 @@ async function sender(cfg: RunConfig): Promise<void> {
       failure = String(error);
     },
   };
-  const socket = await Bun.connect<undefined>({ hostname: cfg.host, port: cfg.port, socket: handler });
+  const socket = await dial<undefined>(cfg, handler);
   socket.setNoDelay(true);
   t0 = performance.now();
   deadline = t0 + cfg.warmupMs + cfg.durationMs + tailMs(cfg);
@@ -514,7 +547,7 @@ async function requester(cfg: RunConfig): Promise<void> {
       }
     },
     drain(socket) {
-      socket.data.writer.drain();
+      socket.data?.writer.drain(); // unset until the requests start (a TLS socket may report writable during its handshake)
     },
     close() {
       if (++closedCount === connCount) resolveDone();
@@ -527,7 +560,7 @@ async function requester(cfg: RunConfig): Promise<void> {
 
   const sockets: BunSocket<ReqState>[] = [];
   for (let c = 0; c < connCount; c++) {
-    const socket = await Bun.connect<ReqState>({ hostname: cfg.host, port: cfg.port, socket: handler });
+    const socket = await dial<ReqState>(cfg, handler);
     socket.setNoDelay(true);
     sockets.push(socket);
   }

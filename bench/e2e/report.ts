@@ -48,11 +48,17 @@ function section(opts: Options, runtime: Runtime, allRecords: RunRecord[], versi
   const impls = IMPLS.filter((i) => opts.scenarios.some((s) => ranIn(s).includes(i)));
   // Ratio columns: every implementation against raw, and framewire against the other ceilings and peers.
   const pairs: [Impl, Impl][] = [
-    ...impls.filter((i) => i !== "raw" && impls.includes("raw")).map((i): [Impl, Impl] => [i, "raw"]),
+    // (fwtls against plain raw mixes two costs: it gets its own two columns below.)
+    ...impls.filter((i) => i !== "raw" && i !== "fwtls" && impls.includes("raw")).map((i): [Impl, Impl] => [i, "raw"]),
     ...(["rawblock", "zmq"] as Impl[]).filter((i) => impls.includes(i) && impls.includes("fw")).map((i): [Impl, Impl] => ["fw", i]),
     // What resumable sessions cost: the same framewire with resume on, against it off.
     ...(impls.includes("fwresume") && impls.includes("fw") ? [["fwresume", "fw"] as [Impl, Impl]] : []),
+    // TLS: framewire over TLS against the raw TLS ceiling, and against itself in plain TCP (what TLS costs it).
+    ...(["rawtls", "fw"] as Impl[]).filter((i) => impls.includes("fwtls") && impls.includes(i)).map((i): [Impl, Impl] => ["fwtls", i]),
   ];
+  // Implementations the runtime refused (FW_UNSUPPORTED), with the first reason.
+  const refused = new Map<Impl, string>();
+  for (const r of records) if (r.unsupported !== undefined && !refused.has(r.impl)) refused.set(r.impl, r.unsupported);
   const label = (i: Impl) => implLabel(runtime, i);
   const rows: Record<string, unknown>[] = [];
   const header = ["scenario", "metric", ...impls.map(label), ...pairs.map(([a, b]) => `${a}/${b}`), "targets (framewire)"];
@@ -82,6 +88,7 @@ function section(opts: Options, runtime: Runtime, allRecords: RunRecord[], versi
       };
       const shown = impls.map((i) => {
         const c = cells[i];
+        if (refused.has(i) && ran.includes(i)) return "unsupported";
         return !c || c.n === 0 ? "–" : `${fmt(c.median, m.unit)} (${fmt(c.min, m.unit)}–${fmt(c.max, m.unit)})${c.n < opts.reps ? ` n=${c.n}` : ""}`;
       });
       const targets = (m.targets ?? []).map((t) => targetText(t, m, runtime, cells)).filter((t) => t !== "");
@@ -113,10 +120,16 @@ function section(opts: Options, runtime: Runtime, allRecords: RunRecord[], versi
       perMsgLines.push(`| ${title}${who} | ${usCells.join(" | ")} | ${Number.isFinite(senderRatio) ? `${senderRatio.toFixed(2)}×` : "–"} | ≤ ${SENDER_CPU_TARGET.toFixed(2)}× ${verdict} |`);
     }
   }
-  const failed = records.filter((r) => !r.ok);
+  const failed = records.filter((r) => !r.ok && r.unsupported === undefined);
   const discarded = records.filter((r) => r.discarded);
   const keptNoisy = records.filter((r) => r.noisy && !r.discarded);
   const windows = [...new Set(opts.scenarios.map((s) => `${opts.durationOf(runtime, s) / 1000} s after ${opts.warmupOf(s) / 1000} s warm-up`))];
+  const tlsNote = impls.some((i) => i === "rawtls" || i === "fwtls")
+    ? [
+        "TLS rows: the server presents a certificate for 127.0.0.1 from a PKI generated at start (test/fixtures/tls_material.py, EC P-256); the client verifies chain and IP; no client certificate. The handshake is outside the window.",
+        "",
+      ]
+    : [];
   const md = [
     `#### ${RUNTIME_NAME[runtime]} ${version}`,
     "",
@@ -124,6 +137,7 @@ function section(opts: Options, runtime: Runtime, allRecords: RunRecord[], versi
       `medians of ${opts.reps} runs (min–max); windows: ${windows.join(", ")} (the 1000-connection scenarios: the short ones); ` +
       `ping-pong: ${opts.rounds} round trips after ${opts.warmupRounds}. Implementations alternate within each repetition.`,
     "",
+    ...tlsNote,
     ...lines,
     "",
     "Ratios are median ÷ median; in brackets, the range of the per-repetition ratios (the two implementations in the same repetition). For latency and memory, lower is better.",
@@ -141,6 +155,7 @@ function section(opts: Options, runtime: Runtime, allRecords: RunRecord[], versi
       `Every accepted run received exactly the messages sent, in order, with the right lengths.`,
     ...keptNoisy.map((r) => `- noisy but kept: ${r.scenario}/${r.impl} rep ${r.rep} (other processes ${r.otherCpuPct.toFixed(0)}%, steal ${r.stealPct.toFixed(0)}% of a core)`),
     ...failed.map((r) => `- FAILED ${r.scenario}/${r.impl} rep ${r.rep}: ${r.problems.join("; ")}`),
+    ...[...refused].map(([impl, why]) => `- ${impl} (${label(impl)}) is unsupported on ${RUNTIME_NAME[runtime]} ${version}: ${why}`),
     "",
   ].join("\n");
   return { md, rows };

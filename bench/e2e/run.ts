@@ -8,11 +8,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release } from "node:os";
 import { join, resolve } from "node:path";
-import type { Impl } from "./common.ts";
+import { type Impl, isTls } from "./common.ts";
 import { helpText, parseArgs } from "./options.ts";
 import { Budget, denoPath, here, type RunRecord, root, runOnce } from "./process-pair.ts";
 import { buildReport, fmt, type Meta } from "./report.ts";
 import type { Runtime, Scenario } from "./scenarios.ts";
+import { generateTlsMaterial } from "./tls-material.ts";
 import { ensureZeromq } from "./zeromq-install.ts";
 import { IDLE_PAUSE_MS, idleConnections } from "./memory.ts";
 
@@ -43,6 +44,9 @@ if (planned.some(({ r, s }) => plan(r, s).includes("zmq")) && !ensureZeromq(root
   console.error("zmq: zeromq could not be installed into bench/zeromq; running without it");
   opts.implsOf = (r, s) => plan(r, s).filter((i) => i !== "zmq");
 }
+
+// rawtls / fwtls: one throwaway PKI for the whole run (its temporary directory is already gone).
+const tlsMaterial = planned.some(({ r, s }) => plan(r, s).some(isTls)) ? generateTlsMaterial(root) : undefined;
 
 // The limit is per process, and each process of a run holds one end of every connection: a
 // 1000-connection scenario 1000 sockets (ZeroMQ: ~3 descriptors per socket, assumed wherever it may
@@ -76,15 +80,24 @@ console.error(
 const budget = new Budget(opts.budgetMs);
 const records: RunRecord[] = [];
 for (const runtime of opts.runtimes) {
+  // An implementation this runtime refused once (FW_UNSUPPORTED) is not tried again on it.
+  const unsupported = new Set<Impl>();
   for (const scenario of opts.scenarios) {
     const impls = opts.implsOf(runtime, scenario);
     for (let rep = 1; rep <= opts.reps; rep++) {
       // Rotate the order each repetition so drift over time hits every implementation alike.
       const order = impls.map((_, i) => impls[(i + rep - 1) % impls.length] as Impl);
       for (const impl of order) {
+        if (unsupported.has(impl)) continue;
         for (let attempt = 1; ; attempt++) {
           const runStart = performance.now();
-          const r = await runOnce(opts, budget, runtime, scenario, impl, rep, attempt);
+          const r = await runOnce(opts, budget, runtime, scenario, impl, rep, attempt, tlsMaterial);
+          if (r.unsupported !== undefined) {
+            unsupported.add(impl);
+            records.push(r);
+            console.error(`  ${runtime.padEnd(4)} ${scenario.name.padEnd(13)} ${impl.padEnd(8)} unsupported on ${runtime}: ${r.unsupported}`);
+            break;
+          }
           r.discarded = r.noisy && attempt <= opts.retries && budget.left;
           if (r.discarded) budget.extraMs += performance.now() - runStart;
           records.push(r);

@@ -9,7 +9,7 @@ export type Runtime = "bun" | "node" | "deno";
 export const RUNTIMES: Runtime[] = ["bun", "node", "deno"];
 export const RUNTIME_NAME: Record<Runtime, string> = { bun: "Bun", node: "Node", deno: "Deno" };
 /** Column order of the report. */
-export const IMPLS: Impl[] = ["raw", "rawblock", "fw", "fwraw", "fwresume", "zmq"];
+export const IMPLS: Impl[] = ["raw", "rawblock", "fw", "fwraw", "fwresume", "zmq", "rawtls", "fwtls"];
 /** Implementations of a scenario that sets no `defaultImpls`. */
 const RUNTIME_IMPLS: Record<Runtime, Impl[]> = { bun: ["raw", "fw", "fwraw"], node: ["raw", "fw"], deno: ["raw", "fw"] };
 /** Window of the scenarios that set none (shorter on Node and Deno so a default run stays short). */
@@ -226,10 +226,12 @@ export const SCENARIOS: Scenario[] = [
 /**
  * Whether an implementation exists for a kind of traffic on a runtime. ZeroMQ.js is Node only:
  * under Bun 1.4.5 the process aborts (SIGABRT) as soon as it binds, and under Deno 2.9 one-way
- * works but 1000 DEALER sockets hang.
+ * works but 1000 DEALER sockets hang. The TLS impls cover one or a few connections (one-way,
+ * ping-pong, conns), not the 1000-connection idle and broadcast scenarios.
  */
 export function supports(impl: Impl, kind: Kind, runtime: Runtime): boolean {
   if (impl === "rawblock") return kind === "oneway";
+  if (impl === "rawtls" || impl === "fwtls") return kind === "oneway" || kind === "pingpong" || kind === "conns";
   if (impl === "zmq") return runtime === "node" && (kind === "oneway" || kind === "conns");
   return true;
 }
@@ -248,6 +250,8 @@ export function implLabel(runtime: Runtime, impl: Impl): string {
     fwraw: "framewire protocol raw",
     fwresume: "framewire, resume on",
     zmq: "ZeroMQ.js",
+    rawtls: `raw ${RUNTIME_NAME[runtime]} TLS`,
+    fwtls: "framewire TLS",
   };
   return labels[impl];
 }

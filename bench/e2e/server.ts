@@ -1,6 +1,6 @@
 /** Server process of one e2e run on Bun: `bun bench/e2e/server.ts '<json RunConfig>'` (spawned by run.ts). */
 import * as entry from "../../adapters/bun/index.ts";
-import { emit, familyOf, hardTimeout, parseConfig } from "./common.ts";
+import { failAndExit, familyOf, hardTimeout, parseConfig } from "./common.ts";
 import { fwServer, useTransport } from "./fw.ts";
 import { rawServer } from "./raw.ts";
 import { zmqServer } from "./zmq.ts";
@@ -11,6 +11,5 @@ useTransport(entry);
 try {
   await { raw: rawServer, fw: fwServer, zmq: zmqServer }[familyOf(cfg.impl)](cfg);
 } catch (error) {
-  emit("error", { role: "server", message: String(error) });
-  process.exit(2);
+  failAndExit("server", error);
 }
