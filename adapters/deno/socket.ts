@@ -1,5 +1,10 @@
-/** One Deno connection behind the adapter contract: its read loop, its write loop and its close. */
+/**
+ * One Deno connection behind the adapter contract: its read loop, its write loop and its close.
+ * A TLS conn (handshake done) behaves the same: `read`, `write`, `closeWrite` (close_notify, then
+ * FIN; reading goes on) and `close` are the same ops; only `setNoDelay` / `setKeepAlive` are missing.
+ */
 import type { OnSocket, RawSocket, SocketHandlers } from "../../src/adapter.ts";
+import type { TlsInfo } from "../../src/tls/info.ts";
 import type { Pacer } from "./pacer.ts";
 import { asError, type DenoConn } from "./runtime.ts";
 
@@ -57,10 +62,13 @@ export class DenoRawSocket implements RawSocket {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
+  readonly tls: TlsInfo | undefined;
 
-  constructor(conn: DenoConn, pacer: Pacer) {
+  /** `tls`: what the completed handshake negotiated, for a TLS conn. */
+  constructor(conn: DenoConn, pacer: Pacer, tls?: TlsInfo) {
     this.#conn = conn;
     this.#pacer = pacer;
+    this.tls = tls;
     this.remoteAddress = conn.remoteAddr.hostname ?? "";
     this.remotePort = conn.remoteAddr.port ?? 0;
     this.localAddress = conn.localAddr.hostname ?? "";
