@@ -7,6 +7,7 @@ import type { OnSocket, RawSocket, SocketHandlers } from "../../src/adapter.ts";
 import type { TlsInfo } from "../../src/tls/info.ts";
 import type { Pacer } from "./pacer.ts";
 import { asError, type DenoConn } from "./runtime.ts";
+import { isTlsRefusal, tlsFailure } from "./tls.ts";
 
 /**
  * Read buffer sizes. A connection starts small (idle connections hold little) and doubles its
@@ -134,6 +135,7 @@ export class DenoRawSocket implements RawSocket {
     this.#wakeUp();
   }
 
+  /** A no-op on a TLS conn, which has no setNoDelay (the client set it on the TCP conn it wrapped). */
   setNoDelay(on: boolean): void {
     if (this.#closed) return;
     try {
@@ -143,7 +145,7 @@ export class DenoRawSocket implements RawSocket {
     }
   }
 
-  /** Deno cannot set the initial delay: keepalive uses the system's. */
+  /** Deno cannot set the initial delay: keepalive uses the system's. A no-op on a TLS conn. */
   setKeepAlive(on: boolean, _initialDelayMs?: number): void {
     if (this.#closed) return;
     try {
@@ -276,7 +278,9 @@ export class DenoRawSocket implements RawSocket {
   }
 
   #fail(error: unknown): void {
-    this.destroy(asError(error));
+    // A TLS refusal after our handshake completed (TLS 1.3: the server checks a client's
+    // certificate after the client has finished) is a TLS failure, not the network's.
+    this.destroy(this.tls !== undefined && isTlsRefusal(error) ? tlsFailure(error, "TLS") : asError(error));
   }
 
   #waitForResume(): Promise<void> {

@@ -120,8 +120,12 @@ export async function acceptTls(conn: DenoTlsConn, timeoutMs: number): Promise<T
  */
 export function tlsFailure(error: unknown, what: string): TlsError | SocketError {
   const text = message(error);
-  if (error instanceof Error && error.name === "InvalidData") return new TlsError(`${what} failed: ${text}`, { cause: error }, rustlsReason(text));
+  if (isTlsRefusal(error)) return new TlsError(`${what} failed: ${text}`, { cause: error }, rustlsReason(text));
   return new SocketError(`${what} failed: ${text}`, { cause: error });
+}
+
+export function isTlsRefusal(error: unknown): boolean {
+  return error instanceof Error && error.name === "InvalidData";
 }
 
 /** rustls's short name for the failure, e.g. `UnknownIssuer`, `NotValidForName`, or the alert received (`UnknownCA`). */
