@@ -19,8 +19,12 @@ import type { TlsInfo } from "../../src/tls/info.ts";
 import { Pacer } from "./pacer.ts";
 import { closeQuietly, connOrAbort, type DenoConn, type DenoListener, type DenoTlsConn, deno, denoHasReusePort, denoOrUndefined, message } from "./runtime.ts";
 import { DenoRawSocket } from "./socket.ts";
-import { acceptTls, checkClientTls, DENO_TLS_CAPABILITIES, dialTls, listenTlsOptions, tlsFailure } from "./tls.ts";
+import { checkClientTls, DENO_TLS_CAPABILITIES, dialTls, listenTlsOptions, TlsHandshakes, tlsFailure } from "./tls.ts";
 
+/**
+ * framewire's sockets on Deno. One instance serves any number of servers and clients; its only
+ * state is the pacer their sockets share.
+ */
 export class DenoAdapter implements SocketAdapter {
   readonly name = "deno" as const;
   readonly capabilities: AdapterCapabilities = {
@@ -63,8 +67,6 @@ export class DenoAdapter implements SocketAdapter {
       throw new SocketError(`cannot listen on ${where}: ${message(error)}`, { cause: error });
     }
     let closed = false;
-    /** TLS conns whose handshake is running: not sockets yet, so closing the listener closes them. */
-    const handshaking = new Map<DenoTlsConn, Promise<void>>();
     const open = (conn: DenoConn, info?: TlsInfo): void => {
       try {
         new DenoRawSocket(conn, this.#pacer, info).open(onSocket);
@@ -72,27 +74,7 @@ export class DenoAdapter implements SocketAdapter {
         // onSocket threw (a framewire bug): that conn is closed, the listener keeps accepting.
       }
     };
-    const refused = (error: unknown): void => {
-      try {
-        options.onRefused?.(error instanceof Error ? error : new Error(String(error)));
-      } catch {
-        // A counter callback that throws must not stop the listener.
-      }
-    };
-    const handshake = (conn: DenoTlsConn, timeoutMs: number): void => {
-      const task = acceptTls(conn, timeoutMs).then(
-        (info) => {
-          handshaking.delete(conn);
-          if (closed) closeQuietly(conn);
-          else open(conn, info);
-        },
-        (error: unknown) => {
-          handshaking.delete(conn);
-          if (!closed) refused(error);
-        },
-      );
-      handshaking.set(conn, task);
-    };
+    const handshakes = tls !== undefined ? new TlsHandshakes(tls.handshakeTimeoutMs, open, options.onRefused) : undefined;
     const acceptLoop = (async () => {
       while (!closed) {
         let conn: DenoConn;
@@ -109,8 +91,7 @@ export class DenoAdapter implements SocketAdapter {
           closeQuietly(conn);
           return;
         }
-        // Handshakes run side by side: a client stalling in one does not hold up the next accept.
-        if (tls !== undefined) handshake(conn as DenoTlsConn, tls.handshakeTimeoutMs);
+        if (handshakes !== undefined) handshakes.start(conn as DenoTlsConn);
         else open(conn);
       }
     })();
@@ -123,11 +104,10 @@ export class DenoAdapter implements SocketAdapter {
         if (!closed) {
           closed = true;
           closeQuietly(listener);
-          for (const conn of handshaking.keys()) closeQuietly(conn);
         }
-        // The pending accept rejects promptly once the listener is closed, a handshake once its conn is.
+        // The pending accept rejects promptly once the listener is closed.
         await acceptLoop;
-        await Promise.all(handshaking.values());
+        await handshakes?.close();
       },
     };
   }

@@ -115,6 +115,53 @@ export async function acceptTls(conn: DenoTlsConn, timeoutMs: number): Promise<T
 }
 
 /**
+ * The handshakes of one TLS listener's accepted conns. They run side by side (a client stalling
+ * in one holds up no other accept); a conn whose handshake completed goes to `open`, one that
+ * failed or timed out is closed and reported to `refused`. Closing the listener closes the conns
+ * still handshaking: they are no sockets of the core's yet.
+ */
+export class TlsHandshakes {
+  readonly #running = new Map<DenoTlsConn, Promise<void>>();
+  readonly #timeoutMs: number;
+  readonly #open: (conn: DenoTlsConn, info: TlsInfo) => void;
+  readonly #refused: ((error: Error) => void) | undefined;
+  #closed = false;
+
+  constructor(timeoutMs: number, open: (conn: DenoTlsConn, info: TlsInfo) => void, refused: ((error: Error) => void) | undefined) {
+    this.#timeoutMs = timeoutMs;
+    this.#open = open;
+    this.#refused = refused;
+  }
+
+  start(conn: DenoTlsConn): void {
+    const task = acceptTls(conn, this.#timeoutMs).then(
+      (info) => {
+        this.#running.delete(conn);
+        if (this.#closed) closeQuietly(conn);
+        else this.#open(conn, info);
+      },
+      (error: unknown) => {
+        this.#running.delete(conn);
+        if (this.#closed) return;
+        try {
+          this.#refused?.(error instanceof Error ? error : new Error(String(error)));
+        } catch {
+          // A counter callback that throws must not stop the listener.
+        }
+      },
+    );
+    this.#running.set(conn, task);
+  }
+
+  /** Closes the conns still handshaking; resolves once every handshake has settled. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const conn of this.#running.keys()) closeQuietly(conn);
+    await Promise.all(this.#running.values());
+  }
+}
+
+/**
  * A Deno failure on a TLS conn as framewire's error: rustls reports every refusal (certificate,
  * name, alert, no common protocol, not TLS at all) as `InvalidData`; anything else is the network.
  */
