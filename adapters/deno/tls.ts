@@ -13,7 +13,11 @@
  * - `--unsafely-ignore-certificate-errors` turns verification off for the whole process, and
  *   nothing here can see it;
  * - `servername` other than `host` needs `Deno.startTls`, which takes no client certificate:
- *   with `cert` too, `connect` fails with `FW_UNSUPPORTED` before dialling.
+ *   with `cert` too, `connect` fails with `FW_UNSUPPORTED` before dialling;
+ * - closing a TlsConn does not close its TCP socket at once: Deno first lets a pending handshake
+ *   finish and flushes what it buffered (rustls_tokio_stream's close and drop). So a client that
+ *   stalls its handshake, or a peer that stops reading, keeps that socket open until it speaks
+ *   or leaves, after framewire dropped it (handshakeTimeoutMs, slow-peer eviction) and counted it.
  */
 import type { ConnectSignal } from "../../src/adapter.ts";
 import { SocketError, UnsupportedError } from "../../src/errors.ts";
