@@ -17,8 +17,9 @@ import type { AdapterCapabilities, ConnectOptions, Listener, ListenOptions, OnSo
 import { FramewireError, SocketError, UnsupportedError } from "../../src/errors.ts";
 import type { TlsInfo } from "../../src/tls/info.ts";
 import { Pacer } from "./pacer.ts";
-import { closeQuietly, connOrAbort, type DenoConn, type DenoListener, type DenoTlsConn, deno, denoHasReusePort, denoOrUndefined, message } from "./runtime.ts";
+import { closeQuietly, connOrAbort, type DenoConn, type DenoListener, deno, denoHasReusePort, denoOrUndefined, message } from "./runtime.ts";
 import { DenoRawSocket } from "./socket.ts";
+import { TlsRelay } from "./tls-relay.ts";
 import { checkClientTls, DENO_TLS_CAPABILITIES, dialTls, listenTlsOptions, TlsHandshakes, tlsFailure } from "./tls.ts";
 
 /**
@@ -59,12 +60,20 @@ export class DenoAdapter implements SocketAdapter {
           ...(options.reusePort ? { reusePort: true } : {}),
           ...(options.backlog !== undefined ? { tcpBacklog: options.backlog } : {}),
         };
-        listener = tlsOptions !== undefined ? runtime.listenTls({ ...tcp, ...tlsOptions }) : runtime.listen(tcp);
+        listener = runtime.listen(tcp);
       }
     } catch (error) {
-      // listenTls refuses unreadable TLS material (InvalidData) as a TLS failure.
-      if (tls !== undefined) throw tlsFailure(error, `listen on ${where}`);
       throw new SocketError(`cannot listen on ${where}: ${message(error)}`, { cause: error });
+    }
+    let relay: TlsRelay | undefined;
+    if (tlsOptions !== undefined) {
+      try {
+        relay = new TlsRelay(runtime, tlsOptions);
+      } catch (error) {
+        closeQuietly(listener);
+        // listenTls refuses unreadable TLS material (InvalidData) as a TLS failure.
+        throw tlsFailure(error, `listen with TLS on ${where}`);
+      }
     }
     let closed = false;
     const open = (conn: DenoConn, info?: TlsInfo): void => {
@@ -74,7 +83,8 @@ export class DenoAdapter implements SocketAdapter {
         // onSocket threw (a framewire bug): that conn is closed, the listener keeps accepting.
       }
     };
-    const handshakes = tls !== undefined ? new TlsHandshakes(tls.handshakeTimeoutMs, open, options.onRefused) : undefined;
+    // Clients reach Deno's TLS through a relay of ours, so that closing one really closes it.
+    const handshakes = tls !== undefined && relay !== undefined ? new TlsHandshakes(relay, tls.handshakeTimeoutMs, open, options.onRefused) : undefined;
     const acceptLoop = (async () => {
       while (!closed) {
         let conn: DenoConn;
@@ -91,7 +101,7 @@ export class DenoAdapter implements SocketAdapter {
           closeQuietly(conn);
           return;
         }
-        if (handshakes !== undefined) handshakes.start(conn as DenoTlsConn);
+        if (handshakes !== undefined) handshakes.start(conn);
         else open(conn);
       }
     })();

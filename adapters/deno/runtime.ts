@@ -21,6 +21,8 @@ export interface DenoConn {
   setNoDelay?(noDelay?: boolean): void;
   /** TCP only. */
   setKeepAlive?(keepAlive?: boolean): void;
+  /** A relayed conn (tls-relay.ts): resolves once its relay sockets are closed, after `close()`. */
+  settled?(): Promise<void>;
 }
 /** What `TlsConn.handshake()` resolves to: all Deno tells of a TLS session. */
 export interface DenoHandshakeInfo {

@@ -300,14 +300,17 @@ export class DenoRawSocket implements RawSocket {
     const handlers = this.#handlers;
     const error = this.#error;
     if (handlers === undefined) return;
-    // Never from inside destroy(): the core may be mid-call.
-    queueMicrotask(() => {
+    const deliver = (): void => {
       try {
         handlers.close(error);
       } catch {
         // Nothing left to close.
       }
-    });
+    };
+    // Never from inside destroy(): the core may be mid-call. A relayed conn's sockets close last.
+    const settled = this.#conn.settled?.();
+    if (settled !== undefined) void settled.then(deliver);
+    else queueMicrotask(deliver);
   }
 
   /** Calls a core handler; one that throws (a framewire bug) closes this socket. */

@@ -24,7 +24,8 @@ import { SocketError, UnsupportedError } from "../../src/errors.ts";
 import { TlsError } from "../../src/tls/errors.ts";
 import type { TlsInfo } from "../../src/tls/info.ts";
 import type { ClientTlsSettings, ServerTlsSettings, TlsCapabilities } from "../../src/tls/options.ts";
-import { closeQuietly, connOrAbort, type DenoHandshakeInfo, type DenoRuntime, type DenoTlsConn, message } from "./runtime.ts";
+import { closeQuietly, connOrAbort, type DenoConn, type DenoHandshakeInfo, type DenoRuntime, type DenoTlsConn, message } from "./runtime.ts";
+import type { RelayedTlsConn, TlsRelay } from "./tls-relay.ts";
 
 /** The `tls` options Deno honours, by side. */
 export const DENO_TLS_CAPABILITIES: TlsCapabilities = {
@@ -96,21 +97,23 @@ export async function dialTls(
 }
 
 /**
- * The server's side of one accepted TLS conn: the handshake, bounded by `timeoutMs`. Rejects
- * (the conn closed) with `TlsError` when TLS refused the client or it stalled, `SocketError`
- * when the network failed.
+ * The server's side of one relayed client: the handshake, bounded by `timeoutMs`. Rejects (the
+ * client's socket closed) with `TlsError` when TLS refused the client or it stalled,
+ * `SocketError` when the network failed.
  */
-export async function acceptTls(conn: DenoTlsConn, timeoutMs: number): Promise<TlsInfo> {
+export async function acceptTls(conn: RelayedTlsConn, timeoutMs: number): Promise<TlsInfo> {
   const where = `${conn.remoteAddr.hostname ?? ""}:${conn.remoteAddr.port ?? 0}`;
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    closeQuietly(conn); // the pending handshake rejects
+    conn.abort(); // the pending handshake rejects
   }, timeoutMs);
   try {
     return serverInfo(await conn.handshake());
   } catch (error) {
-    closeQuietly(conn);
+    // A refusal still lets the client read Deno's alert (the relay drains, bounded); a stall is cut.
+    if (!timedOut) conn.close();
+    await conn.settled();
     if (timedOut) throw new TlsError(`TLS handshake with ${where} not complete within ${timeoutMs} ms`, undefined, "HANDSHAKE_TIMEOUT");
     throw tlsFailure(error, `TLS handshake with ${where}`);
   } finally {
@@ -119,49 +122,73 @@ export async function acceptTls(conn: DenoTlsConn, timeoutMs: number): Promise<T
 }
 
 /**
- * The handshakes of one TLS listener's accepted conns. They run side by side (a client stalling
- * in one holds up no other accept); a conn whose handshake completed goes to `open`, one that
- * failed or timed out is closed and reported to `refused`. Closing the listener closes the conns
- * still handshaking: they are no sockets of the core's yet.
+ * The handshakes of one TLS listener's accepted clients. They run side by side (a client
+ * stalling in one holds up no other accept); a conn whose handshake completed goes to `open`, one
+ * that failed or timed out is closed and reported to `refused`. Closing the listener closes the
+ * clients still handshaking: they are no sockets of the core's yet.
  */
 export class TlsHandshakes {
-  readonly #running = new Map<DenoTlsConn, Promise<void>>();
+  readonly #relay: TlsRelay;
+  readonly #running = new Map<DenoConn, Promise<void>>();
+  readonly #relayed = new Map<DenoConn, RelayedTlsConn>();
   readonly #timeoutMs: number;
-  readonly #open: (conn: DenoTlsConn, info: TlsInfo) => void;
+  readonly #open: (conn: RelayedTlsConn, info: TlsInfo) => void;
   readonly #refused: ((error: Error) => void) | undefined;
   #closed = false;
 
-  constructor(timeoutMs: number, open: (conn: DenoTlsConn, info: TlsInfo) => void, refused: ((error: Error) => void) | undefined) {
+  constructor(relay: TlsRelay, timeoutMs: number, open: (conn: RelayedTlsConn, info: TlsInfo) => void, refused: ((error: Error) => void) | undefined) {
+    this.#relay = relay;
     this.#timeoutMs = timeoutMs;
     this.#open = open;
     this.#refused = refused;
   }
 
-  start(conn: DenoTlsConn): void {
-    const task = acceptTls(conn, this.#timeoutMs).then(
-      (info) => {
-        this.#running.delete(conn);
-        if (this.#closed) closeQuietly(conn);
-        else this.#open(conn, info);
-      },
-      (error: unknown) => {
-        this.#running.delete(conn);
-        if (this.#closed) return;
-        try {
-          this.#refused?.(error instanceof Error ? error : new Error(String(error)));
-        } catch {
-          // A counter callback that throws must not stop the listener.
-        }
-      },
-    );
-    this.#running.set(conn, task);
+  /** Takes one accepted client socket (plain TCP). */
+  start(client: DenoConn): void {
+    const task = this.#handshake(client).finally(() => {
+      this.#running.delete(client);
+      this.#relayed.delete(client);
+    });
+    this.#running.set(client, task);
   }
 
-  /** Closes the conns still handshaking; resolves once every handshake has settled. */
+  /** Closes the clients still handshaking; resolves once every handshake has settled. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const conn of this.#running.keys()) closeQuietly(conn);
+    for (const client of this.#running.keys()) {
+      const relayed = this.#relayed.get(client);
+      if (relayed !== undefined) relayed.abort();
+      else closeQuietly(client);
+    }
     await Promise.all(this.#running.values());
+    await this.#relay.close();
+  }
+
+  async #handshake(client: DenoConn): Promise<void> {
+    let conn: RelayedTlsConn;
+    let info: TlsInfo;
+    try {
+      conn = await this.#relay.relay(client);
+      this.#relayed.set(client, conn);
+      if (this.#closed) {
+        conn.abort();
+        await conn.settled();
+        return;
+      }
+      info = await acceptTls(conn, this.#timeoutMs);
+    } catch (error) {
+      if (this.#closed) return;
+      try {
+        this.#refused?.(error instanceof Error ? error : new Error(String(error)));
+      } catch {
+        // A counter callback that throws must not stop the listener.
+      }
+      return;
+    }
+    if (this.#closed) {
+      conn.abort();
+      await conn.settled();
+    } else this.#open(conn, info);
   }
 }
 
