@@ -15,9 +15,10 @@
  * - `servername` other than `host` needs `Deno.startTls`, which takes no client certificate:
  *   with `cert` too, `connect` fails with `FW_UNSUPPORTED` before dialling;
  * - closing a TlsConn does not close its TCP socket at once: Deno first lets a pending handshake
- *   finish and flushes what it buffered (rustls_tokio_stream's close and drop). So a client that
- *   stalls its handshake, or a peer that stops reading, keeps that socket open until it speaks
- *   or leaves, after framewire dropped it (handshakeTimeoutMs, slow-peer eviction) and counted it.
+ *   finish and flushes what it buffered (rustls_tokio_stream's close and drop). The server side
+ *   therefore runs behind a relay of ours (`tls-relay.ts`), whose sockets close when we say. A
+ *   client still keeps such a socket open after a connect timeout against a server that stalls
+ *   its handshake, until that server closes it.
  */
 import type { ConnectSignal } from "../../src/adapter.ts";
 import { SocketError, UnsupportedError } from "../../src/errors.ts";
