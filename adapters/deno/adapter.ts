@@ -84,7 +84,7 @@ export class DenoAdapter implements SocketAdapter {
       }
     };
     // Clients reach Deno's TLS through a relay of ours, so that closing one really closes it.
-    const handshakes = tls !== undefined && relay !== undefined ? new TlsHandshakes(relay, tls.handshakeTimeoutMs, open, options.onRefused) : undefined;
+    const handshakes = tls !== undefined && relay !== undefined ? new TlsHandshakes(relay, tls.handshakeTimeoutMs, open, options) : undefined;
     const acceptLoop = (async () => {
       while (!closed) {
         let conn: DenoConn;

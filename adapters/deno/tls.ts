@@ -20,7 +20,7 @@
  *   client still keeps such a socket open after a connect timeout against a server that stalls
  *   its handshake, until that server closes it.
  */
-import type { ConnectSignal } from "../../src/adapter.ts";
+import type { ConnectSignal, ListenOptions } from "../../src/adapter.ts";
 import { SocketError, UnsupportedError } from "../../src/errors.ts";
 import { TlsError } from "../../src/tls/errors.ts";
 import type { TlsInfo } from "../../src/tls/info.ts";
@@ -134,19 +134,24 @@ export class TlsHandshakes {
   readonly #relayed = new Map<DenoConn, RelayedTlsConn>();
   readonly #timeoutMs: number;
   readonly #open: (conn: RelayedTlsConn, info: TlsInfo) => void;
-  readonly #refused: ((error: Error) => void) | undefined;
+  readonly #hooks: Pick<ListenOptions, "admit" | "onRefused">;
   #closed = false;
 
-  constructor(relay: TlsRelay, timeoutMs: number, open: (conn: RelayedTlsConn, info: TlsInfo) => void, refused: ((error: Error) => void) | undefined) {
+  constructor(relay: TlsRelay, timeoutMs: number, open: (conn: RelayedTlsConn, info: TlsInfo) => void, hooks: Pick<ListenOptions, "admit" | "onRefused">) {
     this.#relay = relay;
     this.#timeoutMs = timeoutMs;
     this.#open = open;
-    this.#refused = refused;
+    this.#hooks = hooks;
   }
 
-  /** Takes one accepted client socket (plain TCP). */
+  /** Takes one accepted client socket (plain TCP), if the server's bound on handshakes in flight lets it in. */
   start(client: DenoConn): void {
-    const task = this.#handshake(client).finally(() => {
+    const { hostname = "", port = 0 } = client.remoteAddr;
+    if (this.#hooks.admit?.(hostname, port) === false) {
+      closeQuietly(client);
+      return;
+    }
+    const task = this.#handshake(client, hostname, port).finally(() => {
       this.#running.delete(client);
       this.#relayed.delete(client);
     });
@@ -165,7 +170,7 @@ export class TlsHandshakes {
     await this.#relay.close();
   }
 
-  async #handshake(client: DenoConn): Promise<void> {
+  async #handshake(client: DenoConn, address: string, port: number): Promise<void> {
     let conn: RelayedTlsConn;
     let info: TlsInfo;
     try {
@@ -180,7 +185,7 @@ export class TlsHandshakes {
     } catch (error) {
       if (this.#closed) return;
       try {
-        this.#refused?.(error instanceof Error ? error : new Error(String(error)));
+        this.#hooks.onRefused?.(error instanceof Error ? error : new Error(String(error)), address, port);
       } catch {
         // A counter callback that throws must not stop the listener.
       }
