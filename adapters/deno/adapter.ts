@@ -1,5 +1,6 @@
 /**
- * The Deno adapter: the contract on `Deno.listen` / `Deno.connect`.
+ * The Deno adapter: the contract on `Deno.listen` / `Deno.connect`, and over TLS on
+ * `Deno.listenTls` / `Deno.connectTls` / `Deno.startTls` (see `tls.ts`).
  *
  * Deno's `conn.write` is async and may write part of its buffer, so the adapter keeps one write
  * op in flight and a queue behind it: `write` takes whole buffers (Deno reads them from our
@@ -9,14 +10,17 @@
  * more than its bytes. A paused socket has no read in flight. Both loops give the event loop a
  * turn when they have kept it busy (`Pacer`). Every async op, turns included, settles before
  * `close` is called, so nothing is left pending once a connection reports closed (Deno's test
- * sanitizers hold).
+ * sanitizers hold). A TLS conn reaches the core only once its handshake completed (rustls has
+ * then verified the server's chain and name): the socket code is the same for both.
  */
 import type { AdapterCapabilities, ConnectOptions, Listener, ListenOptions, OnSocket, SocketAdapter } from "../../src/adapter.ts";
-import { SocketError, UnsupportedError } from "../../src/errors.ts";
-import { abortable } from "../abortable.ts";
+import { FramewireError, SocketError, UnsupportedError } from "../../src/errors.ts";
+import type { TlsInfo } from "../../src/tls/info.ts";
 import { Pacer } from "./pacer.ts";
-import { type DenoConn, type DenoListener, deno, denoHasReusePort, denoOrUndefined, message } from "./runtime.ts";
+import { closeQuietly, connOrAbort, type DenoConn, type DenoListener, deno, denoHasReusePort, denoOrUndefined, message } from "./runtime.ts";
 import { DenoRawSocket } from "./socket.ts";
+import { TlsRelay } from "./tls-relay.ts";
+import { checkClientTls, DENO_TLS_CAPABILITIES, dialTls, listenTlsOptions, TlsHandshakes, tlsFailure } from "./tls.ts";
 
 /**
  * framewire's sockets on Deno. One instance serves any number of servers and clients; its only
@@ -25,7 +29,8 @@ import { DenoRawSocket } from "./socket.ts";
 export class DenoAdapter implements SocketAdapter {
   readonly name = "deno" as const;
   readonly capabilities: AdapterCapabilities = {
-    tls: false,
+    tls: DENO_TLS_CAPABILITIES,
+    // Deno.connect cannot bind the client socket before dialling.
     localBind: false,
     unixSockets: denoOrUndefined()?.build.os !== "windows",
     ipv6: true,
@@ -39,24 +44,47 @@ export class DenoAdapter implements SocketAdapter {
     if (options.reusePort && !this.capabilities.reusePort) {
       throw new UnsupportedError("reusePort needs Linux and --unstable-net with the deno adapter");
     }
+    const tls = options.tls;
+    if (tls !== undefined && options.path !== undefined) throw new UnsupportedError("tls runs over TCP: not with a Unix socket path");
+    const tlsOptions = tls !== undefined ? listenTlsOptions(tls) : undefined;
     const where = options.path ?? `${options.host}:${options.port}`;
     let listener: DenoListener;
     try {
-      listener = runtime.listen(
-        options.path !== undefined
-          ? { transport: "unix", path: options.path }
-          : {
-              transport: "tcp",
-              hostname: options.host,
-              port: options.port,
-              ...(options.reusePort ? { reusePort: true } : {}),
-              ...(options.backlog !== undefined ? { tcpBacklog: options.backlog } : {}),
-            },
-      );
+      if (options.path !== undefined) {
+        listener = runtime.listen({ transport: "unix", path: options.path });
+      } else {
+        const tcp = {
+          transport: "tcp",
+          hostname: options.host,
+          port: options.port,
+          ...(options.reusePort ? { reusePort: true } : {}),
+          ...(options.backlog !== undefined ? { tcpBacklog: options.backlog } : {}),
+        };
+        listener = runtime.listen(tcp);
+      }
     } catch (error) {
       throw new SocketError(`cannot listen on ${where}: ${message(error)}`, { cause: error });
     }
+    let relay: TlsRelay | undefined;
+    if (tlsOptions !== undefined) {
+      try {
+        relay = new TlsRelay(runtime, tlsOptions);
+      } catch (error) {
+        closeQuietly(listener);
+        // listenTls refuses unreadable TLS material (InvalidData) as a TLS failure.
+        throw tlsFailure(error, `listen with TLS on ${where}`);
+      }
+    }
     let closed = false;
+    const open = (conn: DenoConn, info?: TlsInfo): void => {
+      try {
+        new DenoRawSocket(conn, this.#pacer, info).open(onSocket);
+      } catch {
+        // onSocket threw (a framewire bug): that conn is closed, the listener keeps accepting.
+      }
+    };
+    // Clients reach Deno's TLS through a relay of ours, so that closing one really closes it.
+    const handshakes = tls !== undefined && relay !== undefined ? new TlsHandshakes(relay, tls.handshakeTimeoutMs, open, options) : undefined;
     const acceptLoop = (async () => {
       while (!closed) {
         let conn: DenoConn;
@@ -70,18 +98,11 @@ export class DenoAdapter implements SocketAdapter {
           continue;
         }
         if (closed) {
-          try {
-            conn.close();
-          } catch {
-            // Already closed.
-          }
+          closeQuietly(conn);
           return;
         }
-        try {
-          new DenoRawSocket(conn, this.#pacer).open(onSocket);
-        } catch {
-          // onSocket threw (a framewire bug): that conn is closed, the listener keeps accepting.
-        }
+        if (handshakes !== undefined) handshakes.start(conn);
+        else open(conn);
       }
     })();
     const addr = listener.addr;
@@ -92,14 +113,11 @@ export class DenoAdapter implements SocketAdapter {
       async close() {
         if (!closed) {
           closed = true;
-          try {
-            listener.close();
-          } catch {
-            // Already closed.
-          }
+          closeQuietly(listener);
         }
         // The pending accept rejects promptly once the listener is closed.
         await acceptLoop;
+        await handshakes?.close();
       },
     };
   }
@@ -109,35 +127,39 @@ export class DenoAdapter implements SocketAdapter {
     const where = options.path ?? `${options.host}:${options.port}`;
     const signal = options.signal;
     const aborted = (): SocketError => new SocketError(`connect to ${where} aborted`, { cause: signal?.reason });
+    if (options.localAddress !== undefined || options.localPort !== undefined) {
+      throw new UnsupportedError("the deno adapter cannot bind a client socket locally (localAddress, localPort)");
+    }
+    const tls = options.tls;
+    if (tls !== undefined) {
+      if (options.path !== undefined) throw new UnsupportedError("tls runs over TCP: not with a Unix socket path");
+      checkClientTls(tls, options.host);
+    }
     if (signal?.aborted) throw aborted();
-    // Deno cancels a pending TCP connect on `signal`; a Unix connect cannot be cancelled, so
-    // abortable() rejects at once and closes the conn if it completes later.
-    const pending = runtime.connect(
-      options.path !== undefined
-        ? { transport: "unix", path: options.path }
-        : { transport: "tcp", hostname: options.host, port: options.port, ...(signal !== undefined ? { signal } : {}) },
-    );
     let conn: DenoConn;
+    let info: TlsInfo | undefined;
     try {
-      conn = await abortable(pending, signal);
-    } catch (error) {
-      if (signal?.aborted) {
-        pending.then(
-          (late) => {
-            try {
-              late.close();
-            } catch {
-              // Already closed.
-            }
-          },
-          () => {},
+      if (tls !== undefined) {
+        ({ conn, info } = await dialTls(runtime, options, tls, signal));
+      } else {
+        // Deno cancels a pending TCP connect on `signal`; a Unix connect cannot be cancelled, so
+        // it rejects at once and the conn is closed if it completes later.
+        conn = await connOrAbort(
+          runtime.connect(
+            options.path !== undefined
+              ? { transport: "unix", path: options.path }
+              : { transport: "tcp", hostname: options.host, port: options.port, ...(signal !== undefined ? { signal } : {}) },
+          ),
+          signal,
         );
-        throw aborted();
       }
+    } catch (error) {
+      if (signal?.aborted) throw aborted();
+      if (error instanceof FramewireError) throw error;
       throw new SocketError(`cannot connect to ${where}: ${message(error)}`, { cause: error });
     }
     try {
-      new DenoRawSocket(conn, this.#pacer).open(onSocket);
+      new DenoRawSocket(conn, this.#pacer, info).open(onSocket);
     } catch (error) {
       throw new SocketError(`connection to ${where} failed while opening: ${message(error)}`, { cause: error });
     }

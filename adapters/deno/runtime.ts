@@ -1,5 +1,7 @@
 /** The Deno APIs the adapter uses, seen structurally (no Deno lib needed to type-check), and small helpers. */
+import type { ConnectSignal } from "../../src/adapter.ts";
 import { SocketError } from "../../src/errors.ts";
+import { abortable } from "../abortable.ts";
 
 // Structural view of the Deno APIs used here, so this file type-checks without Deno's lib.
 export interface DenoAddr {
@@ -19,15 +21,29 @@ export interface DenoConn {
   setNoDelay?(noDelay?: boolean): void;
   /** TCP only. */
   setKeepAlive?(keepAlive?: boolean): void;
+  /** A relayed conn (tls-relay.ts): resolves once its relay sockets are closed, after `close()`. */
+  settled?(): Promise<void>;
 }
-export interface DenoListener {
-  accept(): Promise<DenoConn>;
+/** What `TlsConn.handshake()` resolves to: all Deno tells of a TLS session. */
+export interface DenoHandshakeInfo {
+  readonly alpnProtocol: string | null;
+}
+export interface DenoTlsConn extends DenoConn {
+  /** Runs the TLS handshake to completion (once; later calls resolve at once). */
+  handshake(): Promise<DenoHandshakeInfo>;
+}
+export interface DenoListener<C extends DenoConn = DenoConn> {
+  accept(): Promise<C>;
   close(): void;
   readonly addr: DenoAddr;
 }
 export interface DenoRuntime {
   listen(options: Record<string, unknown>): DenoListener;
   connect(options: Record<string, unknown>): Promise<DenoConn>;
+  listenTls(options: Record<string, unknown>): DenoListener<DenoTlsConn>;
+  connectTls(options: Record<string, unknown>): Promise<DenoTlsConn>;
+  /** Client side only: consumes `conn` (it must have no op in flight). */
+  startTls(conn: DenoConn, options: Record<string, unknown>): Promise<DenoTlsConn>;
   readonly build: { readonly os: string };
   /** Present only with `--unstable-net`, which `Deno.listen({ reusePort })` also needs. */
   readonly listenDatagram?: unknown;
@@ -61,3 +77,25 @@ export function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
+
+export function closeQuietly(conn: { close(): void }): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+/**
+ * A pending connect that rejects with `signal`'s reason as soon as it aborts (Deno cancels only
+ * a TCP `connect` itself; `connectTls` and Unix connects run on). A conn that completes after the
+ * abort is closed.
+ */
+export async function connOrAbort<C extends { close(): void }>(pending: Promise<C>, signal: ConnectSignal | undefined): Promise<C> {
+  try {
+    return await abortable(pending, signal);
+  } catch (error) {
+    if (signal?.aborted) pending.then(closeQuietly, () => {});
+    throw error;
+  }
+}

@@ -1,7 +1,13 @@
-/** One Deno connection behind the adapter contract: its read loop, its write loop and its close. */
+/**
+ * One Deno connection behind the adapter contract: its read loop, its write loop and its close.
+ * A TLS conn (handshake done) behaves the same: `read`, `write`, `closeWrite` (close_notify, then
+ * FIN; reading goes on) and `close` are the same ops; only `setNoDelay` / `setKeepAlive` are missing.
+ */
 import type { OnSocket, RawSocket, SocketHandlers } from "../../src/adapter.ts";
+import type { TlsInfo } from "../../src/tls/info.ts";
 import type { Pacer } from "./pacer.ts";
 import { asError, type DenoConn } from "./runtime.ts";
+import { isTlsRefusal, tlsFailure } from "./tls.ts";
 
 /**
  * Read buffer sizes. A connection starts small (idle connections hold little) and doubles its
@@ -57,10 +63,13 @@ export class DenoRawSocket implements RawSocket {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
+  readonly tls: TlsInfo | undefined;
 
-  constructor(conn: DenoConn, pacer: Pacer) {
+  /** `tls`: what the completed handshake negotiated, for a TLS conn. */
+  constructor(conn: DenoConn, pacer: Pacer, tls?: TlsInfo) {
     this.#conn = conn;
     this.#pacer = pacer;
+    this.tls = tls;
     this.remoteAddress = conn.remoteAddr.hostname ?? "";
     this.remotePort = conn.remoteAddr.port ?? 0;
     this.localAddress = conn.localAddr.hostname ?? "";
@@ -126,6 +135,7 @@ export class DenoRawSocket implements RawSocket {
     this.#wakeUp();
   }
 
+  /** A no-op on a TLS conn, which has no setNoDelay (the client set it on the TCP conn it wrapped). */
   setNoDelay(on: boolean): void {
     if (this.#closed) return;
     try {
@@ -135,7 +145,7 @@ export class DenoRawSocket implements RawSocket {
     }
   }
 
-  /** Deno cannot set the initial delay: keepalive uses the system's. */
+  /** Deno cannot set the initial delay: keepalive uses the system's. A no-op on a TLS conn. */
   setKeepAlive(on: boolean, _initialDelayMs?: number): void {
     if (this.#closed) return;
     try {
@@ -268,7 +278,9 @@ export class DenoRawSocket implements RawSocket {
   }
 
   #fail(error: unknown): void {
-    this.destroy(asError(error));
+    // A TLS refusal after our handshake completed (TLS 1.3: the server checks a client's
+    // certificate after the client has finished) is a TLS failure, not the network's.
+    this.destroy(this.tls !== undefined && isTlsRefusal(error) ? tlsFailure(error, "TLS") : asError(error));
   }
 
   #waitForResume(): Promise<void> {
@@ -288,14 +300,17 @@ export class DenoRawSocket implements RawSocket {
     const handlers = this.#handlers;
     const error = this.#error;
     if (handlers === undefined) return;
-    // Never from inside destroy(): the core may be mid-call.
-    queueMicrotask(() => {
+    const deliver = (): void => {
       try {
         handlers.close(error);
       } catch {
         // Nothing left to close.
       }
-    });
+    };
+    // Never from inside destroy(): the core may be mid-call. A relayed conn's sockets close last.
+    const settled = this.#conn.settled?.();
+    if (settled !== undefined) void settled.then(deliver);
+    else queueMicrotask(deliver);
   }
 
   /** Calls a core handler; one that throws (a framewire bug) closes this socket. */

@@ -36,13 +36,18 @@ const reusePortSupported = Deno.build.os === "linux" && typeof (Deno as { listen
 Deno.test("the adapter is Deno's, with Deno's capabilities", () => {
   assert(adapter instanceof DenoAdapter);
   assertEquals(adapter.name, "deno");
-  assertEquals(adapter.capabilities, {
-    tls: false,
+  const { tls, ...flags } = adapter.capabilities;
+  assertEquals(flags, {
+    localBind: false,
     unixSockets: Deno.build.os !== "windows",
     ipv6: true,
     reusePort: reusePortSupported,
     retainsWrites: true,
   });
+  // Only what Deno honours: no pin, rejectUnauthorized or passphrase; no client certificates asked for.
+  assert(tls !== false, "TLS is supported");
+  assertEquals([...tls.client].sort().join(","), "alpn,ca,cert,key,servername", "client tls options");
+  assertEquals([...tls.server].sort().join(","), "alpn,cert,key", "server tls options");
 });
 
 Deno.test("an already-aborted signal: adapter.connect rejects with FW_SOCKET_ERROR and never opens", async () => {
