@@ -8,6 +8,7 @@
 import type {
   AdapterCapabilities,
   ConnectOptions,
+  InterfaceAddress,
   Listener,
   ListenOptions,
   OnSocket,
@@ -17,9 +18,13 @@ import type {
 } from "../../src/adapter.ts";
 import { abortable } from "../abortable.ts";
 import { SocketError } from "../../src/errors.ts";
+import type { ClientTlsSettings, ServerTlsSettings } from "../../src/tls/options.ts";
+import type { TlsInfo } from "../../src/tls/info.ts";
+import { BUN_TLS_CAPABILITIES, type BunTlsSocket, bunClientTls, bunServerTls, bunTlsInfo, clientRefusal, handshakeFailure, serverRefusal } from "./tls.ts";
+import { bunInterfaces, dialTarget } from "./bind.ts";
 
 // Structural view of the Bun APIs used here, so this file type-checks without bun-types.
-interface BunSocket {
+interface BunSocket extends BunTlsSocket {
   data: SocketContext;
   write(data: Uint8Array): number;
   end(): void;
@@ -43,6 +48,7 @@ interface BunSocketHandler {
   close(socket: BunSocket, error?: Error): void;
   error(socket: BunSocket, error: Error): void;
   connectError?(socket: BunSocket, error: Error): void;
+  handshake(socket: BunSocket, success: boolean, authorizationError: Error | null): void;
 }
 interface BunListener {
   readonly port: number;
@@ -54,6 +60,11 @@ interface BunRuntime {
   connect(options: Record<string, unknown>): Promise<BunSocket>;
 }
 
+/** A TLS socket's state until `onSocket`: what to check, and who waits for the verdict. */
+type TlsPending =
+  | { readonly side: "client"; readonly settings: ClientTlsSettings; settle(error?: Error): void }
+  | { readonly side: "server"; readonly settings: ServerTlsSettings; timer: ReturnType<typeof setTimeout> | undefined; readonly onRefused: ((error: Error) => void) | undefined };
+
 /** Per-socket state kept in Bun's `socket.data`. */
 interface SocketContext {
   raw: BunRawSocket | undefined;
@@ -61,6 +72,8 @@ interface SocketContext {
   closed: boolean;
   error: Error | undefined;
   onSocket: OnSocket;
+  /** Set on TLS sockets until the handshake is judged (then undefined). */
+  tls: TlsPending | undefined;
 }
 
 class BunRawSocket implements RawSocket {
@@ -69,9 +82,11 @@ class BunRawSocket implements RawSocket {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
+  readonly tls: TlsInfo | undefined;
 
-  constructor(socket: BunSocket) {
+  constructor(socket: BunSocket, tls?: TlsInfo) {
     this.#socket = socket;
+    this.tls = tls;
     this.remoteAddress = socket.remoteAddress ?? "";
     this.remotePort = socket.remotePort ?? 0;
     this.localAddress = socket.localAddress ?? "";
@@ -110,9 +125,32 @@ const handler: BunSocketHandler = {
   binaryType: "uint8array",
   open(socket) {
     const context = socket.data;
-    const raw = new BunRawSocket(socket);
-    context.raw = raw;
-    context.handlers = context.onSocket(raw);
+    const pending = context.tls;
+    if (pending === undefined) {
+      hand(socket, undefined);
+      return;
+    }
+    // TLS: `handshake` follows; a server bounds how long it may take (the core has no connection to time yet).
+    if (pending.side === "server") {
+      pending.timer = setTimeout(() => {
+        refuse(socket, handshakeFailure(undefined, `not complete within ${pending.settings.handshakeTimeoutMs} ms:`));
+      }, pending.settings.handshakeTimeoutMs);
+    }
+  },
+  handshake(socket, success, authorizationError) {
+    const context = socket.data;
+    const pending = context.tls;
+    if (pending === undefined || context.closed) return;
+    const info = bunTlsInfo(socket, authorizationError);
+    const refusal = pending.side === "client" ? clientRefusal(pending.settings, info, success, authorizationError) : serverRefusal(pending.settings, info, success, authorizationError);
+    if (refusal !== undefined) {
+      refuse(socket, refusal);
+      return;
+    }
+    context.tls = undefined;
+    if (pending.side === "server") clearTimeout(pending.timer);
+    hand(socket, info);
+    if (pending.side === "client") pending.settle();
   },
   data(socket, data) {
     socket.data.handlers?.data(data);
@@ -127,6 +165,11 @@ const handler: BunSocketHandler = {
     const context = socket.data;
     if (context.closed) return;
     context.closed = true;
+    if (context.tls !== undefined) {
+      // Closed before the handshake was judged: a refusal (or a failed handshake) nobody saw yet.
+      settleRefused(context, context.error ?? handshakeFailure(error, context.tls.side === "client" ? "with the server" : "with a client"));
+      return;
+    }
     context.handlers?.close(error ?? context.error);
   },
   error(socket, error) {
@@ -140,6 +183,37 @@ const handler: BunSocketHandler = {
   },
 };
 
+/** Hands a socket, ready for framewire bytes, to the core. */
+function hand(socket: BunSocket, info: TlsInfo | undefined): void {
+  const context = socket.data;
+  const raw = new BunRawSocket(socket, info);
+  context.raw = raw;
+  context.handlers = context.onSocket(raw);
+}
+
+/** Drops a TLS socket before `onSocket`: the client's connect rejects, a server reports it to `onRefused`. */
+function refuse(socket: BunSocket, error: Error): void {
+  const context = socket.data;
+  if (context.error === undefined) context.error = error;
+  socket.terminate();
+  if (!context.closed) {
+    context.closed = true;
+    settleRefused(context, context.error);
+  }
+}
+
+function settleRefused(context: SocketContext, error: Error): void {
+  const pending = context.tls;
+  context.tls = undefined;
+  if (pending === undefined) return;
+  if (pending.side === "client") {
+    pending.settle(error);
+  } else {
+    clearTimeout(pending.timer);
+    pending.onRefused?.(error);
+  }
+}
+
 function bun(): BunRuntime {
   const runtime = (globalThis as unknown as { Bun?: BunRuntime }).Bun;
   if (runtime === undefined) throw new SocketError("the Bun adapter needs the Bun runtime");
@@ -150,8 +224,8 @@ function bun(): BunRuntime {
 export class BunAdapter implements SocketAdapter {
   readonly name = "bun" as const;
   readonly capabilities: AdapterCapabilities = {
-    tls: false,
-    localBind: false,
+    tls: BUN_TLS_CAPABILITIES,
+    localBind: true,
     unixSockets: true,
     ipv6: true,
     reusePort: true,
@@ -159,7 +233,16 @@ export class BunAdapter implements SocketAdapter {
   };
 
   async listen(options: ListenOptions, onSocket: OnSocket): Promise<Listener> {
-    const context = (): SocketContext => ({ raw: undefined, handlers: undefined, closed: false, error: undefined, onSocket });
+    const tls = options.tls;
+    const onRefused = options.onRefused;
+    const context = (): SocketContext => ({
+      raw: undefined,
+      handlers: undefined,
+      closed: false,
+      error: undefined,
+      onSocket,
+      tls: tls === undefined ? undefined : { side: "server", settings: tls, timer: undefined, onRefused },
+    });
     let listener: BunListener;
     try {
       // Bun copies `data` per accepted socket from this template object; a getter would be
@@ -168,6 +251,7 @@ export class BunAdapter implements SocketAdapter {
         ...(options.path !== undefined
           ? { unix: options.path }
           : { hostname: options.host, port: options.port, ...(options.reusePort ? { reusePort: true } : {}) }),
+        ...(tls !== undefined ? { tls: bunServerTls(tls) } : {}),
         allowHalfOpen: true,
         socket: {
           ...handler,
@@ -194,11 +278,22 @@ export class BunAdapter implements SocketAdapter {
   }
 
   async connect(options: ConnectOptions, onSocket: OnSocket): Promise<void> {
-    const context: SocketContext = { raw: undefined, handlers: undefined, closed: false, error: undefined, onSocket };
+    const context: SocketContext = { raw: undefined, handlers: undefined, closed: false, error: undefined, onSocket, tls: undefined };
     const signal = options.signal;
     if (signal?.aborted) throw new SocketError("connect aborted", { cause: signal.reason });
+    const where = options.path ?? `${options.host}:${options.port}`;
+    const tls = options.tls;
+    let verdict: Promise<void> | undefined;
+    if (tls !== undefined) {
+      verdict = new Promise<void>((resolve, reject) => {
+        context.tls = { side: "client", settings: tls, settle: (error) => (error === undefined ? resolve() : reject(error)) };
+      });
+      verdict.catch(() => {}); // awaited below; may settle before that
+    }
+    const target = options.path !== undefined ? { unix: options.path } : await dialTarget(options, signal);
     const pending = bun().connect({
-      ...(options.path !== undefined ? { unix: options.path } : { hostname: options.host, port: options.port }),
+      ...target,
+      ...(tls !== undefined ? { tls: bunClientTls(tls) } : {}),
       allowHalfOpen: true,
       data: context,
       socket: handler,
@@ -207,7 +302,6 @@ export class BunAdapter implements SocketAdapter {
     try {
       socket = await abortable(pending, signal);
     } catch (error) {
-      const where = options.path ?? `${options.host}:${options.port}`;
       if (signal?.aborted) {
         // Bun cannot cancel a pending connect: close it if it ever completes.
         pending.then((late) => late.terminate(), () => {});
@@ -215,10 +309,25 @@ export class BunAdapter implements SocketAdapter {
       }
       throw new SocketError(`cannot connect to ${where}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
+    if (verdict !== undefined) {
+      try {
+        await abortable(verdict, signal);
+      } catch (error) {
+        if (signal?.aborted) {
+          socket.terminate();
+          throw new SocketError(`connect to ${where} aborted during the TLS handshake`, { cause: signal.reason });
+        }
+        throw error;
+      }
+    }
     if (context.handlers === undefined) {
       // Connected but `open` never ran (closed at once): report it as a failure.
       socket.terminate();
       throw new SocketError("connection closed while opening", { cause: context.error });
     }
+  }
+
+  networkInterfaces(): Readonly<Record<string, readonly InterfaceAddress[]>> {
+    return bunInterfaces();
   }
 }
