@@ -17,9 +17,10 @@ import type {
   SocketHandlers,
 } from "../../src/adapter.ts";
 import { abortable } from "../abortable.ts";
-import { SocketError } from "../../src/errors.ts";
+import { FramewireError, SocketError } from "../../src/errors.ts";
 import type { ClientTlsSettings, ServerTlsSettings } from "../../src/tls/options.ts";
 import type { TlsInfo } from "../../src/tls/info.ts";
+import { TlsError } from "../../src/tls/errors.ts";
 import { BUN_TLS_CAPABILITIES, type BunTlsSocket, bunClientTls, bunServerTls, bunTlsInfo, clientRefusal, handshakeFailure, serverRefusal } from "./tls.ts";
 import { bunInterfaces, dialTarget } from "./bind.ts";
 
@@ -133,7 +134,7 @@ const handler: BunSocketHandler = {
     // TLS: `handshake` follows; a server bounds how long it may take (the core has no connection to time yet).
     if (pending.side === "server") {
       pending.timer = setTimeout(() => {
-        refuse(socket, handshakeFailure(undefined, `not complete within ${pending.settings.handshakeTimeoutMs} ms:`));
+        refuse(socket, new TlsError(`TLS handshake not complete within ${pending.settings.handshakeTimeoutMs} ms`));
       }, pending.settings.handshakeTimeoutMs);
     }
   },
@@ -167,7 +168,8 @@ const handler: BunSocketHandler = {
     context.closed = true;
     if (context.tls !== undefined) {
       // Closed before the handshake was judged: a refusal (or a failed handshake) nobody saw yet.
-      settleRefused(context, context.error ?? handshakeFailure(error, context.tls.side === "client" ? "with the server" : "with a client"));
+      const ours = context.error instanceof FramewireError ? context.error : undefined;
+      settleRefused(context, ours ?? handshakeFailure(error ?? context.error, context.tls.side === "client" ? "with the server" : "with a client"));
       return;
     }
     context.handlers?.close(error ?? context.error);

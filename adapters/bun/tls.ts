@@ -12,6 +12,7 @@ import { peerCertificateInfo, type RuntimePeerCertificate, type TlsInfo } from "
 import { subjectPublicKeyInfo } from "../../src/tls/der.ts";
 import { pinMismatch } from "../../src/tls/pin.ts";
 import { TlsError, type TlsPinMismatchError } from "../../src/tls/errors.ts";
+import { SocketError } from "../../src/errors.ts";
 
 /** The part of a Bun TLS socket read after the handshake. */
 export interface BunTlsSocket {
@@ -129,7 +130,13 @@ export function serverRefusal(settings: ServerTlsSettings, info: TlsInfo, succes
   return new TlsError(`TLS handshake refused: ${why}`, { cause: authorizationError ?? undefined }, reasonOf(authorizationError));
 }
 
-/** A socket that closed before its handshake completed: the runtime's error, as a TLS failure. */
-export function handshakeFailure(error: Error | undefined, where: string): TlsError {
+/**
+ * A socket that closed before its handshake was judged. A reset or another socket error stays a
+ * `SocketError`; a TLS alert, or a peer that just closed mid-handshake, is a TLS failure.
+ */
+export function handshakeFailure(error: Error | undefined, where: string): TlsError | SocketError {
+  if (error !== undefined && !protocolFailure(error) && /^E[A-Z]+$/.test(reasonOf(error) ?? "")) {
+    return new SocketError(`socket error during the TLS handshake ${where}: ${error.message}`, { cause: error });
+  }
   return new TlsError(`TLS handshake ${where} failed${error !== undefined ? `: ${error.message}` : ": the connection closed first"}`, { cause: error }, reasonOf(error ?? null));
 }
