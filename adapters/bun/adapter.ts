@@ -175,7 +175,8 @@ const handler: BunSocketHandler = {
     context.handlers?.close(error ?? context.error);
   },
   error(socket, error) {
-    // Reached only if a core callback threw: a framewire bug. Close that socket, keep the rest.
+    // A core callback threw (a framewire bug), or an established TLS session failed (a bad
+    // record, a fatal alert). Close that socket, keep the rest.
     const context = socket.data;
     if (context.error === undefined) context.error = error;
     socket.terminate();
@@ -196,11 +197,11 @@ function hand(socket: BunSocket, info: TlsInfo | undefined): void {
 /** Drops a TLS socket before `onSocket`: the client's connect rejects, a server reports it to `onRefused`. */
 function refuse(socket: BunSocket, error: Error): void {
   const context = socket.data;
-  if (context.error === undefined) context.error = error;
+  context.error = error; // the verdict, over whatever Bun reported on the way
   socket.terminate();
   if (!context.closed) {
     context.closed = true;
-    settleRefused(context, context.error);
+    settleRefused(context, error);
   }
 }
 
@@ -293,13 +294,19 @@ export class BunAdapter implements SocketAdapter {
       verdict.catch(() => {}); // awaited below; may settle before that
     }
     const target = options.path !== undefined ? { unix: options.path } : await dialTarget(options, signal);
-    const pending = bun().connect({
-      ...target,
-      ...(tls !== undefined ? { tls: bunClientTls(tls) } : {}),
-      allowHalfOpen: true,
-      data: context,
-      socket: handler,
-    });
+    let pending: Promise<BunSocket>;
+    try {
+      pending = bun().connect({
+        ...target,
+        ...(tls !== undefined ? { tls: bunClientTls(tls) } : {}),
+        allowHalfOpen: true,
+        data: context,
+        socket: handler,
+      });
+    } catch (error) {
+      // Thrown before any I/O: TLS material Bun cannot load (a wrong passphrase, a bad key).
+      throw new SocketError(`cannot connect to ${where}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
     let socket: BunSocket;
     try {
       socket = await abortable(pending, signal);
