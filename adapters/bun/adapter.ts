@@ -21,7 +21,7 @@ import { FramewireError, SocketError } from "../../src/errors.ts";
 import type { ClientTlsSettings, ServerTlsSettings } from "../../src/tls/options.ts";
 import type { TlsInfo } from "../../src/tls/info.ts";
 import { TlsError } from "../../src/tls/errors.ts";
-import { BUN_TLS_CAPABILITIES, type BunTlsSocket, bunClientTls, bunServerTls, bunTlsInfo, clientRefusal, handshakeFailure, serverRefusal } from "./tls.ts";
+import { BUN_TLS_CAPABILITIES, type BunTlsSocket, bunClientTls, bunServerTls, bunTlsInfo, clientRefusal, handshakeFailure, serverRefusal, sessionFailure } from "./tls.ts";
 import { bunInterfaces, dialTarget } from "./bind.ts";
 
 // Structural view of the Bun APIs used here, so this file type-checks without bun-types.
@@ -172,7 +172,8 @@ const handler: BunSocketHandler = {
       settleRefused(context, ours ?? handshakeFailure(error ?? context.error, context.tls.side === "client" ? "with the server" : "with a client"));
       return;
     }
-    context.handlers?.close(error ?? context.error);
+    const failure = error ?? context.error;
+    context.handlers?.close(context.raw?.tls !== undefined ? sessionFailure(failure) : failure);
   },
   error(socket, error) {
     // A core callback threw (a framewire bug), or an established TLS session failed (a bad

@@ -12,7 +12,7 @@ import { peerCertificateInfo, type RuntimePeerCertificate, type TlsInfo } from "
 import { subjectPublicKeyInfo } from "../../src/tls/der.ts";
 import { pinMismatch } from "../../src/tls/pin.ts";
 import { TlsError, type TlsPinMismatchError } from "../../src/tls/errors.ts";
-import { SocketError } from "../../src/errors.ts";
+import { FramewireError, SocketError } from "../../src/errors.ts";
 
 /** The part of a Bun TLS socket read after the handshake. */
 export interface BunTlsSocket {
@@ -128,6 +128,12 @@ export function serverRefusal(settings: ServerTlsSettings, info: TlsInfo, succes
   if (success && (!settings.requireCert || info.authorized)) return undefined;
   const why = authorizationError?.message ?? (info.peerCertificate === undefined ? "no client certificate" : "the client certificate was not authorized");
   return new TlsError(`TLS handshake refused: ${why}`, { cause: authorizationError ?? undefined }, reasonOf(authorizationError));
+}
+
+/** An established TLS session that failed (a fatal alert, such as a server refusing our client certificate after a TLS 1.3 handshake) as a TLS failure; other errors as they are. */
+export function sessionFailure(error: Error | undefined): Error | undefined {
+  if (error === undefined || error instanceof FramewireError || !protocolFailure(error)) return error;
+  return new TlsError(`TLS session failed: ${error.message}`, { cause: error }, reasonOf(error));
 }
 
 /**
