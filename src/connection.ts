@@ -1,4 +1,5 @@
 import type { TlsInfo } from "./tls/info.ts";
+import { TlsError } from "./tls/errors.ts";
 import type { RawSocket, SocketAdapter, SocketHandlers } from "./adapter.ts";
 import { bufferCodec, type Codec, encodeWith } from "./codec/index.ts";
 import { isBuiltIn } from "./codec/codec.ts";
@@ -1254,8 +1255,11 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       return;
     }
     if (this.#state === "handshaking") {
-      // The server still answers (REJECT, then FIN); a client just closes.
-      this.#fail(new ProtocolError("peer closed during the handshake"), true);
+      // The server still answers (REJECT, then FIN); a client just closes. A TLS server that
+      // says nothing at all before FIN refused us in TLS (Node checks a client certificate's
+      // chain after the TLS 1.3 handshake, and closes without an alert).
+      const refusedInTls = this.role === "client" && this.#socket.tls !== undefined && this.#bytesIn === 0;
+      this.#fail(refusedInTls ? new TlsError("the server closed the TLS connection before answering HELLO: it refused the TLS session (e.g. our client certificate)") : new ProtocolError("peer closed during the handshake"), true);
       return;
     }
     if (this.#options.allowHalfOpen && !this.#framewire) return;
@@ -1274,8 +1278,9 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     this.#closeTimer = this.#handshaker = undefined;
     if (this.#closeInfo === undefined) {
       if (error !== undefined) {
-        const wrapped = new SocketError(`socket error: ${error.message}`, { cause: error });
-        this.#closeInfo = { code: ErrorCode.SOCKET, reason: wrapped.message, remote: true, error: wrapped };
+        // An adapter's own typed failure (a TLS alert: FW_TLS_FAILED) keeps its code.
+        const wrapped = error instanceof FramewireError ? error : new SocketError(`socket error: ${error.message}`, { cause: error });
+        this.#closeInfo = { code: wrapped.code, reason: wrapped.message, remote: true, error: wrapped };
         this.#reportError(wrapped);
       } else {
         this.#closeInfo = { code: CloseCode.PEER_CLOSED, reason: "peer closed", remote: true };

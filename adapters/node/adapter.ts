@@ -14,6 +14,7 @@ import * as net from "node:net";
 import type {
   AdapterCapabilities,
   ConnectOptions,
+  InterfaceAddress,
   Listener,
   ListenOptions,
   OnSocket,
@@ -22,6 +23,10 @@ import type {
   SocketHandlers,
 } from "../../src/adapter.ts";
 import { SocketError, UnsupportedError } from "../../src/errors.ts";
+import { TlsError } from "../../src/tls/errors.ts";
+import type { TlsInfo } from "../../src/tls/info.ts";
+import { networkInterfaces } from "./interfaces.ts";
+import { clientOptions, clientRefusal, connectTls, createTlsServer, NODE_TLS, type NodeTlsSocket, serverOptions, tlsFailure, tlsInfo } from "./tls.ts";
 
 // Structural view of the `node:net` APIs used here, so this file type-checks without @types/node.
 interface NodeSocket {
@@ -33,10 +38,10 @@ interface NodeSocket {
   setNoDelay(noDelay?: boolean): void;
   setKeepAlive(enable?: boolean, initialDelayMs?: number): void;
   on(event: "data", listener: (chunk: Uint8Array) => void): void;
-  on(event: "end" | "connect", listener: () => void): void;
+  on(event: "end" | "connect" | "secureConnect", listener: () => void): void;
   on(event: "error", listener: (error: Error) => void): void;
   on(event: "close", listener: (hadError: boolean) => void): void;
-  removeListener(event: "connect", listener: () => void): void;
+  removeListener(event: "connect" | "secureConnect", listener: () => void): void;
   removeListener(event: "error", listener: (error: Error) => void): void;
   readonly destroyed: boolean;
   readonly remoteAddress?: string;
@@ -48,7 +53,8 @@ interface NodeServer {
   listen(options: Record<string, unknown>, callback: () => void): void;
   address(): { address: string; port: number } | string | null;
   close(): void;
-  on(event: "connection", listener: (socket: NodeSocket) => void): void;
+  on(event: "connection" | "secureConnection", listener: (socket: NodeSocket) => void): void;
+  on(event: "tlsClientError", listener: (error: Error, socket: NodeSocket) => void): void;
   on(event: "error", listener: (error: Error) => void): void;
   once(event: "error", listener: (error: Error) => void): void;
   removeListener(event: "error", listener: (error: Error) => void): void;
@@ -90,9 +96,11 @@ class NodeRawSocket implements RawSocket {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
+  readonly tls: TlsInfo | undefined;
 
-  constructor(socket: NodeSocket) {
+  constructor(socket: NodeSocket, tls?: TlsInfo) {
     this.#socket = socket;
+    this.tls = tls;
     this.remoteAddress = socket.remoteAddress ?? "";
     this.remotePort = socket.remotePort ?? 0;
     this.localAddress = socket.localAddress ?? "";
@@ -107,10 +115,15 @@ class NodeRawSocket implements RawSocket {
       // as on every other runtime.
       this.#call((handlers) => handlers.data(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
     });
-    socket.on("end", () => this.#call((handlers) => handlers.end()));
+    // After an error only 'close' matters: an 'end' that follows a TLS alert is not a clean FIN.
+    socket.on("end", () => this.#error === undefined && this.#call((handlers) => handlers.end()));
     socket.on("error", (error) => {
-      // Node destroys the socket after 'error'; 'close' follows and reports it.
-      if (this.#error === undefined) this.#error = error;
+      // Node destroys the socket after 'error'; 'close' follows and reports it. Over TLS 1.3 a
+      // server refuses a client certificate after the client's handshake is done: that alert
+      // arrives here, and is a TLS failure, not a socket one.
+      if (this.#error === undefined) this.#error = this.tls !== undefined ? tlsFailure(error) : error;
+      // A TLS alert on a half-open socket leaves it open ('end', no 'close'): finish it.
+      socket.destroy();
     });
     socket.on("close", () => {
       if (this.#closed) return;
@@ -177,27 +190,42 @@ class NodeRawSocket implements RawSocket {
 export class NodeAdapter implements SocketAdapter {
   readonly name = "node" as const;
   readonly capabilities: AdapterCapabilities = {
-    tls: false,
-    localBind: false,
+    tls: NODE_TLS,
+    localBind: true,
     unixSockets: true,
     ipv6: true,
     reusePort: nodeHasReusePort(),
     retainsWrites: true,
   };
 
+  networkInterfaces(): Readonly<Record<string, readonly InterfaceAddress[]>> {
+    return networkInterfaces();
+  }
+
   async listen(options: ListenOptions, onSocket: OnSocket): Promise<Listener> {
     if (options.reusePort && !this.capabilities.reusePort) {
       throw new UnsupportedError("reusePort needs Node 22.12+ or 23.1+ with the node adapter");
     }
     const where = options.path ?? `${options.host}:${options.port}`;
-    const server = createServer({ allowHalfOpen: true });
-    server.on("connection", (socket) => {
+    const tlsSettings = options.tls;
+    const server = tlsSettings === undefined ? createServer({ allowHalfOpen: true }) : (createTlsServer({ ...serverOptions(tlsSettings), allowHalfOpen: true }) as NodeServer);
+    server.on(tlsSettings === undefined ? "connection" : "secureConnection", (socket) => {
       try {
-        new NodeRawSocket(socket).open(onSocket);
+        new NodeRawSocket(socket, tlsSettings === undefined ? undefined : tlsInfo(socket as unknown as NodeTlsSocket)).open(onSocket);
       } catch {
         // onSocket threw (a framewire bug): that socket is destroyed, the server keeps accepting.
       }
     });
+    // A failed or stalled TLS handshake. Node sends the alert and closes a failed one itself
+    // (destroying it here would cut the alert), but keeps a staller open after its handshake
+    // timeout: destroy that one.
+    if (tlsSettings !== undefined) {
+      server.on("tlsClientError", (error, socket) => {
+        if ((error as { code?: unknown }).code === "ERR_TLS_HANDSHAKE_TIMEOUT") socket.destroy();
+        const failure = tlsFailure(error);
+        options.onRefused?.(failure instanceof TlsError ? failure : new TlsError(`TLS handshake failed: ${error.message}`, { cause: error }));
+      });
+    }
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error): void => reject(new SocketError(`cannot listen on ${where}: ${message(error)}`, { cause: error }));
       server.once("error", onError);
@@ -243,20 +271,33 @@ export class NodeAdapter implements SocketAdapter {
     const where = options.path ?? `${options.host}:${options.port}`;
     const signal = options.signal;
     if (signal?.aborted) throw new SocketError(`connect to ${where} aborted`, { cause: signal.reason });
-    const socket = connectSocket({
+    const tlsSettings = options.tls;
+    const target = {
       ...(options.path !== undefined ? { path: options.path } : { host: options.host, port: options.port }),
+      ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
+      ...(options.localPort !== undefined ? { localPort: options.localPort } : {}),
       allowHalfOpen: true,
-    });
+    };
+    const socket = tlsSettings === undefined ? connectSocket(target) : (connectTls({ ...clientOptions(tlsSettings), ...target }) as NodeSocket);
+    const connected = tlsSettings === undefined ? "connect" : "secureConnect";
     await new Promise<void>((resolve, reject) => {
       const cleanup = (): void => {
-        socket.removeListener("connect", onConnect);
+        socket.removeListener(connected, onConnect);
         socket.removeListener("error", onError);
         signal?.removeEventListener("abort", onAbort);
       };
       const onConnect = (): void => {
         cleanup();
+        const info = tlsSettings === undefined ? undefined : tlsInfo(socket as unknown as NodeTlsSocket);
+        const refusal = info === undefined || tlsSettings === undefined ? undefined : clientRefusal(info, tlsSettings);
+        if (refusal !== undefined) {
+          socket.on("error", () => {});
+          socket.destroy();
+          reject(refusal);
+          return;
+        }
         try {
-          new NodeRawSocket(socket).open(onSocket);
+          new NodeRawSocket(socket, info).open(onSocket);
           resolve();
         } catch (error) {
           reject(new SocketError(`connection to ${where} failed while opening: ${message(error)}`, { cause: error }));
@@ -265,7 +306,8 @@ export class NodeAdapter implements SocketAdapter {
       const onError = (error: Error): void => {
         cleanup();
         socket.destroy();
-        reject(new SocketError(`cannot connect to ${where}: ${message(error)}`, { cause: error }));
+        const failure = tlsSettings === undefined ? error : tlsFailure(error);
+        reject(failure instanceof TlsError ? failure : new SocketError(`cannot connect to ${where}: ${message(error)}`, { cause: error }));
       };
       const onAbort = (): void => {
         cleanup();
@@ -274,7 +316,7 @@ export class NodeAdapter implements SocketAdapter {
         socket.destroy();
         reject(new SocketError(`connect to ${where} aborted`, { cause: signal?.reason }));
       };
-      socket.on("connect", onConnect);
+      socket.on(connected, onConnect);
       socket.on("error", onError);
       signal?.addEventListener("abort", onAbort, { once: true });
     });

@@ -8,3 +8,14 @@ declare module "node:net" {
   export function createServer(options?: object): unknown;
   export function connect(options: object): unknown;
 }
+declare module "node:tls" {
+  export function createServer(options?: object): unknown;
+  export function connect(options: object): unknown;
+  export function checkServerIdentity(hostname: string, cert: object): unknown;
+}
+declare module "node:crypto" {
+  export function createHash(algorithm: string): unknown;
+}
+declare module "node:os" {
+  export function networkInterfaces(): unknown;
+}

@@ -108,29 +108,31 @@ export function resolveClientTls(value: unknown, host: string, adapter: SocketAd
   const options = value === true ? {} : value;
   plainObject("tls", options);
   rejectUnknownKeys(options, CLIENT_KEYS, "tls");
-  requireSupport(adapter, "client", options);
+  // Malformed values are FW_INVALID_OPTION on every runtime; only then what this one cannot do.
   const common = resolveCommon(options);
   if ((common.cert === undefined) !== (common.key === undefined)) throw new InvalidOptionError("tls.cert and tls.key go together (a client certificate needs its key)");
   const servername = options.servername === undefined ? undefined : string("tls.servername", options.servername, "", true);
-  return {
+  const settings: ClientTlsSettings = {
     ...common,
     servername: servername ?? (isIpAddress(host) ? undefined : host),
     identity: servername ?? host,
     rejectUnauthorized: boolean("tls.rejectUnauthorized", options.rejectUnauthorized, true),
     pins: options.pin === undefined ? undefined : parsePins(options.pin),
   };
+  requireSupport(adapter, "client", options);
+  return settings;
 }
 
 export function resolveServerTls(value: unknown, adapter: SocketAdapter, handshakeTimeoutMs: number): ServerTlsSettings | undefined {
   if (value === undefined) return undefined;
   plainObject("tls", value);
   rejectUnknownKeys(value, SERVER_KEYS, "tls");
-  requireSupport(adapter, "server", value);
   const common = resolveCommon(value);
   if (common.cert === undefined || common.key === undefined) throw new InvalidOptionError("listen: tls needs cert and key (PEM)");
   const requireCert = boolean("tls.requireCert", value.requireCert, false);
   const requestCert = boolean("tls.requestCert", value.requestCert, false) || requireCert;
   if (requestCert && common.ca === undefined) throw new InvalidOptionError("tls.requestCert / requireCert need tls.ca: the CAs client certificates are checked against");
+  requireSupport(adapter, "server", value);
   return { ...common, cert: common.cert, key: common.key, requestCert, requireCert, handshakeTimeoutMs };
 }
 

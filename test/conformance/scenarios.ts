@@ -20,8 +20,10 @@ import { rateLimitScenarios } from "./suites/rate-limit.ts";
 import { reconnectScenarios } from "./suites/reconnect.ts";
 import { resumeScenarios } from "./suites/resume.ts";
 import { writtenBufferScenarios } from "./suites/written-buffers.ts";
+import { tlsScenarios } from "./suites/tls.ts";
+import { bindingScenarios } from "./suites/binding.ts";
 
 export type { ChildProcess, ConformanceContext, NeverAcceptingPort, Scenario } from "./kit.ts";
 export { AssertionFailed } from "./kit.ts";
 
-export const scenarios: Scenario[] = [...coreScenarios, ...handlerScenarios, ...optionScenarios, ...protocolScenarios, ...queueScenarios, ...writtenBufferScenarios, ...memoryScenarios, ...decodingScenarios, ...floodScenarios, ...reconnectScenarios, ...resumeScenarios, ...limitScenarios, ...hostileScenarios, ...rateLimitScenarios, ...authScenarios];
+export const scenarios: Scenario[] = [...coreScenarios, ...handlerScenarios, ...optionScenarios, ...protocolScenarios, ...queueScenarios, ...writtenBufferScenarios, ...memoryScenarios, ...decodingScenarios, ...floodScenarios, ...reconnectScenarios, ...resumeScenarios, ...limitScenarios, ...hostileScenarios, ...rateLimitScenarios, ...authScenarios, ...tlsScenarios, ...bindingScenarios];

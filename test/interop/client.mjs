@@ -1,9 +1,9 @@
 // Interop client: connects to an interop server (ports in args), exchanges messages in both
 // directions over both protocols, checks every byte, prints a JSON verdict and exits 0 or 1.
-import { args, entry, exit, print, runtime } from "./runtime.mjs";
+import { args, entry, exit, print, readText, runtime } from "./runtime.mjs";
 
 const { connect } = await import(entry);
-const [fwPort, rawPort, serverRuntime] = [Number(args[0]), Number(args[1]), args[2]];
+const [fwPort, rawPort, serverRuntime, tlsPort, pki] = [Number(args[0]), Number(args[1]), args[2], Number(args[3] ?? 0), args[4]];
 const N = 2000;
 const problems = [];
 const deadline = setTimeout(() => {
@@ -63,6 +63,26 @@ for (let i = 0; i < N; i++) {
   }
 }
 await raw.close();
+
+// framewire inside TLS, verified against the test CA (the certificate names 127.0.0.1).
+if (pki !== undefined) {
+  const secure = await connect({ host: "127.0.0.1", port: tlsPort, codec: "json", tls: { ca: await readText(`${pki}/ca.crt`) } });
+  check(secure.connection.tls !== undefined, "the TLS client has TLS facts");
+  const replies = [];
+  let hello;
+  const done = new Promise((resolve) =>
+    secure.on("message", (m) => {
+      if (m.hello !== undefined) hello = m;
+      else replies.push(m);
+      if (replies.length === 200) resolve();
+    }),
+  );
+  for (let seq = 0; seq < 200; seq++) secure.send({ seq, body: `tls ${seq}` });
+  await done;
+  check(hello?.hello === serverRuntime, `TLS greeting ${JSON.stringify(hello)}`);
+  check(replies.every((r, seq) => r.seq === seq && r.echo === `tls ${seq}` && r.from === serverRuntime), "TLS replies in order");
+  await secure.close();
+}
 
 clearTimeout(deadline);
 print(JSON.stringify({ runtime, adapter: fw.adapter.name, server: serverRuntime, ok: problems.length === 0, problems }));

@@ -1,9 +1,11 @@
 // The interop matrix: a server on each runtime with a client on each runtime (3×3), both
-// directions, both protocols. Real processes on 127.0.0.1; each bounded in time.
-import { spawn } from "node:child_process";
+// directions, both protocols, and the framewire protocol inside TLS. Real processes on 127.0.0.1; each bounded in time.
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { strict as assert } from "node:assert";
 import { dirname, join } from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -14,6 +16,10 @@ const command = {
   deno: (file, args) => [join(bin, "deno"), ["run", "-A", file, ...args]],
 };
 const runtimes = ["bun", "node", "deno"];
+// The test PKI for the TLS leg, generated now by openssl (nothing secret is committed).
+const pki = mkdtempSync(join(tmpdir(), "framewire-interop-pki-"));
+execFileSync("python3", [join(here, "../fixtures/tls_material.py"), pki], { stdio: ["ignore", "ignore", "inherit"] });
+after(() => rmSync(pki, { recursive: true, force: true }));
 
 function start(runtime, file, args) {
   const [cmd, argv] = command[runtime](join(here, file), args);
@@ -37,12 +43,12 @@ async function firstLine(proc, ms) {
 
 for (const serverRuntime of runtimes) {
   test(`interop: ${serverRuntime} server with bun, node and deno clients`, { timeout: 90_000 }, async () => {
-    const server = start(serverRuntime, "server.mjs", ["60"]);
+    const server = start(serverRuntime, "server.mjs", ["60", pki]);
     try {
       const ports = await firstLine(server, 15_000);
       assert.equal(ports.adapter, serverRuntime);
       for (const clientRuntime of runtimes) {
-        const client = start(clientRuntime, "client.mjs", [String(ports.framewire), String(ports.raw), serverRuntime]);
+        const client = start(clientRuntime, "client.mjs", [String(ports.framewire), String(ports.raw), serverRuntime, String(ports.tls), pki]);
         const code = await client.exited;
         const verdict = client.out().trim() ? JSON.parse(client.out().trim().split("\n").at(-1)) : { problems: [client.err()] };
         assert.equal(verdict.adapter, clientRuntime, `${clientRuntime} client ran its own adapter`);

@@ -13,3 +13,10 @@ export function exit(code) {
 export function print(line) {
   console.log(line);
 }
+/** A file's text (the TLS material), with each runtime's own file API. */
+export async function readText(path) {
+  if (runtime === "bun") return await globalThis.Bun.file(path).text();
+  if (runtime === "deno") return globalThis.Deno.readTextFileSync(path);
+  const { readFileSync } = await import("node:fs");
+  return readFileSync(path, "utf8");
+}

@@ -15,13 +15,17 @@ const reusePortSupported = major > 23 || (major === 23 && minor >= 1) || (major 
 test("the adapter is Node's, with Node's capabilities", () => {
   assert.ok(adapter instanceof NodeAdapter);
   assert.equal(adapter.name, "node");
-  assert.deepEqual(adapter.capabilities, {
-    tls: false,
+  const { tls, ...rest } = adapter.capabilities;
+  assert.deepEqual(rest, {
+    localBind: true,
     unixSockets: true,
     ipv6: true,
     reusePort: reusePortSupported,
     retainsWrites: true,
   });
+  // node:tls honours every neutral tls option.
+  assert.deepEqual([...tls.client].sort(), ["alpn", "ca", "cert", "key", "passphrase", "pin", "rejectUnauthorized", "servername"]);
+  assert.deepEqual([...tls.server].sort(), ["alpn", "ca", "cert", "key", "passphrase", "requestCert", "requireCert"]);
 });
 
 test("an already-aborted signal: adapter.connect rejects with FW_SOCKET_ERROR and never opens", { timeout: 5_000 }, async () => {

@@ -17,7 +17,7 @@ const BAD_LISTEN: [string, Options, string][] = [
   ["a misspelt framing key", { protocol: "raw", framing: { type: "length-prefixed", headerbytes: 2 } }, "FW_INVALID_OPTION"],
   ["a tag that is not a string", { tags: { zone: 5 } }, "FW_INVALID_OPTION"],
   ["a misspelt option", { maxFramesize: 1024 }, "FW_INVALID_OPTION"],
-  ["a tls option (not implemented: never a silent plaintext server)", { tls: { cert: "x", key: "y" } }, "FW_INVALID_OPTION"],
+  ["a tls option with no PEM in it (a path or garbage: never a silent plaintext server)", { tls: { cert: "x", key: "y" } }, "FW_INVALID_OPTION"],
   ["maxFrameSize below the minimum", { maxFrameSize: 63 }, "FW_INVALID_OPTION"],
   ["a port above 65535", { port: 70_000 }, "FW_INVALID_OPTION"],
   ["a host that is not a string", { host: 127 }, "FW_INVALID_OPTION"],
@@ -39,7 +39,7 @@ const BAD_LISTEN: [string, Options, string][] = [
 
 /** Options `connect` must refuse before dialling. */
 const BAD_CONNECT: [string, Options, string][] = [
-  ["a tls option (never a silent plaintext connection)", { tls: { ca: "x" } }, "FW_INVALID_OPTION"],
+  ["a tls option with no PEM in it (never a silent plaintext connection)", { tls: { ca: "x" } }, "FW_INVALID_OPTION"],
   ["a misspelt option", { maxFramesize: 1024 }, "FW_INVALID_OPTION"],
   ["port 0", { port: 0 }, "FW_INVALID_OPTION"],
   ["a port above 65535", { port: 70_000 }, "FW_INVALID_OPTION"],
