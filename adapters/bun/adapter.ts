@@ -75,7 +75,12 @@ interface SocketContext {
   onSocket: OnSocket;
   /** Set on TLS sockets until the handshake is judged (then undefined). */
   tls: TlsPending | undefined;
+  /** A refused client closed gracefully: the deadline for it to close its side too. */
+  linger?: ReturnType<typeof setTimeout>;
 }
+
+/** How long a refused TLS client may take to close after our FIN before it is reset. */
+const REFUSED_LINGER_MS = 2000;
 
 class BunRawSocket implements RawSocket {
   readonly #socket: BunSocket;
@@ -145,7 +150,7 @@ const handler: BunSocketHandler = {
     const info = bunTlsInfo(socket, authorizationError);
     const refusal = pending.side === "client" ? clientRefusal(pending.settings, info, success, authorizationError) : serverRefusal(pending.settings, info, success, authorizationError);
     if (refusal !== undefined) {
-      refuse(socket, refusal);
+      refuse(socket, refusal, pending.side === "server");
       return;
     }
     context.tls = undefined;
@@ -164,6 +169,7 @@ const handler: BunSocketHandler = {
   },
   close(socket, error) {
     const context = socket.data;
+    clearTimeout(context.linger);
     if (context.closed) return;
     context.closed = true;
     if (context.tls !== undefined) {
@@ -195,11 +201,22 @@ function hand(socket: BunSocket, info: TlsInfo | undefined): void {
   context.handlers = context.onSocket(raw);
 }
 
-/** Drops a TLS socket before `onSocket`: the client's connect rejects, a server reports it to `onRefused`. */
-function refuse(socket: BunSocket, error: Error): void {
+/**
+ * Drops a TLS socket before `onSocket`: the client's connect rejects, a server reports it to
+ * `onRefused`. A server refusing a client whose handshake completed (TLS 1.3 checks the client
+ * certificate after it) closes with close_notify and FIN, not a reset: that client may have sent
+ * its HELLO already, and unread bytes would turn a close into an RST, which it could not tell
+ * from a network failure.
+ */
+function refuse(socket: BunSocket, error: Error, graceful = false): void {
   const context = socket.data;
   context.error = error; // the verdict, over whatever Bun reported on the way
-  socket.terminate();
+  if (graceful) {
+    socket.end();
+    context.linger = setTimeout(() => socket.terminate(), REFUSED_LINGER_MS);
+  } else {
+    socket.terminate();
+  }
   if (!context.closed) {
     context.closed = true;
     settleRefused(context, error);
