@@ -103,10 +103,17 @@ export interface ListenOptions {
   /** Accept TLS only, with these settings. */
   readonly tls?: ServerTlsSettings;
   /**
-   * A socket failed before `onSocket` (the TLS handshake: a client with a wrong or missing
-   * certificate, a plaintext client). The socket is already closed; for the server's counters.
+   * TLS listeners: called when a TCP connection is accepted, before its TLS handshake starts.
+   * False: close it at once (the server's bounds on handshakes in flight). The adapter then calls
+   * `onSocket` once the handshake succeeded, or `onRefused` when it failed or timed out.
    */
-  readonly onRefused?: (error: Error) => void;
+  readonly admit?: (remoteAddress: string, remotePort: number) => boolean;
+  /**
+   * A socket failed before `onSocket` (the TLS handshake: a client with a wrong or missing
+   * certificate, a plaintext client, a reset, the handshake timeout). The socket is already
+   * closed; for the server's counters and its handshakes in flight.
+   */
+  readonly onRefused?: (error: Error, remoteAddress: string, remotePort: number) => void;
 }
 
 /**

@@ -131,6 +131,6 @@ export {
 export * from "./auth/index.ts";
 export { TlsError, TlsPinMismatchError } from "./tls/errors.ts";
 export type { PeerCertificateInfo, TlsInfo } from "./tls/info.ts";
-export type { ClientTlsSettings, ServerTlsSettings, TlsCapabilities, TlsClientOptions, TlsServerOptions } from "./tls/options.ts";
+export type { ClientTlsSettings, ServerTlsSettings, TlsCapabilities, TlsClientOptions, TlsCommonOptions, TlsServerOptions } from "./tls/options.ts";
 export type { TlsPins } from "./tls/pin.ts";
 export { InterfaceUnavailableError } from "./client/bind.ts";

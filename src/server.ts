@@ -18,6 +18,7 @@ import { type HandshakeVerdict, resolveServerOptions, type ServerOptions, type S
 import { integer } from "./validate.ts";
 import { Admission } from "./limits/admission.ts";
 import { PendingFrameBudget } from "./limits/pending-budget.ts";
+import { TlsHandshakeGate } from "./limits/tls-gate.ts";
 import { LimitCounters, type LimitStats, REFUSE_LINGER_MS, MAX_LINGERING_REFUSALS } from "./limits/server-limits.ts";
 
 export type { HandshakeInfo, HandshakeVerdict, ServerOptions } from "./server-options.ts";
@@ -33,6 +34,8 @@ export interface ServerStats extends Omit<ConnectionStats, "rttMs" | "srttMs" | 
   limits: LimitStats;
   /** Bytes of partially received frames held now, over all connections (bounded by `maxPendingFrameBytes`). */
   pendingFrameBytes: number;
+  /** TLS listeners: TLS handshakes in flight now (bounded like connections: `maxConnections`, `maxConnectionsPerAddress`); 0 without TLS. */
+  tlsHandshakes: number;
 }
 
 /** Per-connection outcome counts of {@link Server.broadcast}. */
@@ -80,6 +83,8 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
   readonly #slotted = new Set<Connection<T>>();
   readonly #pendingFrames: PendingFrameBudget;
   readonly #limitCounters: LimitCounters;
+  /** TLS listeners: the TLS handshakes in flight (src/limits/tls-gate.ts). */
+  readonly #tlsGate: TlsHandshakeGate | undefined;
   readonly #shutdownTimeoutMs: number;
   /** Resumable sessions (resume on). */
   readonly #sessions: SessionRegistry<Connection<T>> | undefined;
@@ -105,23 +110,39 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
     const settings = resolveServerOptions(options, adapter);
     let server: Server<T> | undefined;
     let listener: Listener;
-    // Sockets TLS refuses never become connections: the adapter reports them for the counters.
+    // Sockets TLS refuses never become connections: the adapter reports them for the counters,
+    // and the gate bounds the TLS handshakes in flight before they cost a key exchange.
     const counters = new LimitCounters();
+    const tls = settings.listen.tls;
+    const tlsGate = tls === undefined ? undefined : new TlsHandshakeGate(settings.maxConnections, settings.limits.maxConnectionsPerAddress, tls.handshakeTimeoutMs + 1000);
+    const listen =
+      tlsGate === undefined
+        ? settings.listen
+        : {
+            ...settings.listen,
+            admit: (address: string, port: number): boolean => {
+              const refusal = tlsGate.enter(address, port, performance.now());
+              if (refusal !== undefined) counters.count(refusal);
+              return refusal === undefined;
+            },
+            onRefused: (_error: Error, address: string, port: number): void => {
+              tlsGate.leave(address, port);
+              counters.count(ErrorCode.TLS_FAILED);
+            },
+          };
     try {
-      listener = await adapter.listen(
-        settings.listen.tls === undefined ? settings.listen : { ...settings.listen, onRefused: () => counters.count(ErrorCode.TLS_FAILED) },
-        (socket) => (server as Server<T>).#accept(socket),
-      );
+      listener = await adapter.listen(listen, (socket) => (server as Server<T>).#accept(socket));
     } catch (error) {
       throw toFramewireError(error);
     }
-    server = new Server<T>(adapter, listener, settings, options, counters);
+    server = new Server<T>(adapter, listener, settings, options, { counters, tlsGate });
     return server;
   }
 
-  private constructor(adapter: SocketAdapter, listener: Listener, settings: ServerSettings, raw: ServerOptions<T>, counters: LimitCounters) {
+  private constructor(adapter: SocketAdapter, listener: Listener, settings: ServerSettings, raw: ServerOptions<T>, tallies: { counters: LimitCounters; tlsGate: TlsHandshakeGate | undefined }) {
     super();
-    this.#limitCounters = counters;
+    this.#limitCounters = tallies.counters;
+    this.#tlsGate = tallies.tlsGate;
     this.adapter = adapter;
     this.#listener = listener;
     this.#options = settings.connection;
@@ -223,6 +244,7 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
       rejected: this.#rejected,
       limits: this.#limitCounters.snapshot(),
       pendingFrameBytes: this.#pendingFrames.held,
+      tlsHandshakes: this.#tlsGate?.inFlight ?? 0,
     };
   }
 
@@ -246,6 +268,8 @@ export class Server<T = Uint8Array> extends TypedEmitter<ServerEvents<T>> {
 
   #accept(socket: RawSocket) {
     this.#accepted++;
+    // Its TLS handshake is done: from here the connection limits count it.
+    this.#tlsGate?.leave(socket.remoteAddress, socket.remotePort);
     // Only handshaking and open connections hold a slot (src/limits/admission.ts).
     const refusal = this.#closing !== undefined ? { code: ErrorCode.SHUTDOWN, reason: "server shutting down" } : this.#admission.admit(socket.remoteAddress, performance.now());
     const connection = new Connection<T>({

@@ -49,7 +49,7 @@ interface NodeSocket {
   readonly localAddress?: string;
   readonly localPort?: number;
 }
-interface NodeServer {
+export interface NodeServer {
   listen(options: Record<string, unknown>, callback: () => void): void;
   address(): { address: string; port: number } | string | null;
   close(): void;
@@ -73,6 +73,53 @@ function nodeHasReusePort(): boolean {
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * A TLS server's sockets before `secureConnection`: admitted at TCP accept (the server's bound on
+ * handshakes in flight), and every way their handshake can end reported once to `onRefused` —
+ * an alert, Node's handshake timeout (Node leaves that socket open: destroyed here), or a close
+ * before any of these (a client that resets before its ClientHello gets no `tlsClientError`).
+ * Node sends a failed handshake's alert and closes it itself; destroying it sooner would cut the alert.
+ */
+interface PendingHandshake {
+  readonly address: string;
+  readonly port: number;
+  settled: boolean;
+}
+/** Keyed by the TCP socket; a server-side TLSSocket names it as `_parent` (node:tls since v0.11). */
+const pendingHandshakes = new WeakMap<object, PendingHandshake>();
+
+function pendingOf(socket: NodeSocket): PendingHandshake | undefined {
+  return pendingHandshakes.get((socket as unknown as { _parent?: object })._parent ?? socket);
+}
+
+function handshakeDone(socket: NodeSocket): void {
+  const pending = pendingOf(socket);
+  if (pending !== undefined) pending.settled = true;
+}
+
+function watchTlsHandshakes(server: NodeServer, options: ListenOptions): void {
+  const refuse = (pending: PendingHandshake, error: Error): void => {
+    if (pending.settled) return;
+    pending.settled = true;
+    options.onRefused?.(error, pending.address, pending.port);
+  };
+  server.on("connection", (raw) => {
+    const pending: PendingHandshake = { address: raw.remoteAddress ?? "", port: raw.remotePort ?? 0, settled: false };
+    if (options.admit?.(pending.address, pending.port) === false) {
+      raw.destroy();
+      return;
+    }
+    pendingHandshakes.set(raw, pending);
+    raw.on("close", () => refuse(pending, new TlsError("the connection closed during the TLS handshake")));
+  });
+  server.on("tlsClientError", (error, socket) => {
+    if ((error as { code?: unknown }).code === "ERR_TLS_HANDSHAKE_TIMEOUT") socket.destroy();
+    const pending = pendingOf(socket);
+    const failure = tlsFailure(error);
+    if (pending !== undefined) refuse(pending, failure instanceof TlsError ? failure : new TlsError(`TLS handshake failed: ${error.message}`, { cause: error }));
+  });
 }
 
 class NodeRawSocket implements RawSocket {
@@ -210,22 +257,14 @@ export class NodeAdapter implements SocketAdapter {
     const tlsSettings = options.tls;
     const server = tlsSettings === undefined ? createServer({ allowHalfOpen: true }) : (createTlsServer({ ...serverOptions(tlsSettings), allowHalfOpen: true }) as NodeServer);
     server.on(tlsSettings === undefined ? "connection" : "secureConnection", (socket) => {
+      if (tlsSettings !== undefined) handshakeDone(socket);
       try {
         new NodeRawSocket(socket, tlsSettings === undefined ? undefined : tlsInfo(socket as unknown as NodeTlsSocket)).open(onSocket);
       } catch {
         // onSocket threw (a framewire bug): that socket is destroyed, the server keeps accepting.
       }
     });
-    // A failed or stalled TLS handshake. Node sends the alert and closes a failed one itself
-    // (destroying it here would cut the alert), but keeps a staller open after its handshake
-    // timeout: destroy that one.
-    if (tlsSettings !== undefined) {
-      server.on("tlsClientError", (error, socket) => {
-        if ((error as { code?: unknown }).code === "ERR_TLS_HANDSHAKE_TIMEOUT") socket.destroy();
-        const failure = tlsFailure(error);
-        options.onRefused?.(failure instanceof TlsError ? failure : new TlsError(`TLS handshake failed: ${error.message}`, { cause: error }));
-      });
-    }
+    if (tlsSettings !== undefined) watchTlsHandshakes(server, options);
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error): void => reject(new SocketError(`cannot listen on ${where}: ${message(error)}`, { cause: error }));
       server.once("error", onError);

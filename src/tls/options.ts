@@ -8,7 +8,7 @@ import { InvalidOptionError, UnsupportedError } from "../errors.ts";
 import { boolean, describeValue, plainObject, rejectUnknownKeys, string } from "../validate.ts";
 import { parsePins, type TlsPins } from "./pin.ts";
 
-interface TlsCommonOptions {
+export interface TlsCommonOptions {
   /**
    * PEM certificate(s) of the CAs to trust, instead of the runtime's default roots. Client: to
    * verify the server. Server: to verify client certificates (`requestCert` / `requireCert`).

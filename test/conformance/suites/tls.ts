@@ -73,12 +73,12 @@ export const tlsScenarios: Scenario[] = [
     },
   },
   {
-    name: "tls: an untrusted CA, a wrong servername or a plaintext server fail connect() with FW_TLS_FAILED; rejectUnauthorized: false connects (where the runtime can); a stalled TLS handshake is dropped after handshakeTimeoutMs",
+    name: "tls: an untrusted CA, a wrong servername or a plaintext server fail connect() with FW_TLS_FAILED; rejectUnauthorized: false connects (where the runtime can); stalled TLS handshakes are bounded per address at accept and dropped after handshakeTimeoutMs",
     timeoutMs: 30_000,
     async run(ctx) {
       const { transport } = ctx;
       const pki = await makePki(ctx);
-      const server = await tlsEchoServer(transport, pki, {}, { handshakeTimeoutMs: 400 });
+      const server = await tlsEchoServer(transport, pki);
       await withServer(server, async () => {
         const good = await tlsClient(transport, pki, server.port);
         const untrusted = (await rejectsWith(transport.connect({ host: HOST, port: server.port, tls: { ca: pki.rogue_ca } }), "untrusted CA")) as TlsFailure;
@@ -101,14 +101,24 @@ export const tlsScenarios: Scenario[] = [
         } else {
           await expectUnsupportedConnect(transport, { rejectUnauthorized: false }, "rejectUnauthorized: false");
         }
-        // A TCP peer that never starts TLS: dropped by the server's handshake timeout.
-        const staller = await RawPeer.connect(transport, server.port);
-        const before = server.stats().limits.tlsFailed;
-        await within(staller.client.closed(), 5000, "the stalled TLS handshake is dropped");
-        ok(server.stats().limits.tlsFailed > before, "counted in tlsFailed");
         await echoThree(good, "after the failures");
         equal(good.state, "open", "the good client was served throughout");
         await good.close();
+      });
+      // TCP peers that never start TLS: at most maxConnectionsPerAddress (3 here) hold a
+      // handshake in flight, the rest are closed at accept; all are dropped by the timeout.
+      const gated = await tlsEchoServer(transport, pki, {}, { handshakeTimeoutMs: 400, maxConnectionsPerAddress: 3 });
+      await withServer(gated, async (server) => {
+        const before = server.stats().limits.tlsFailed;
+        const stallers = await Promise.all(Array.from({ length: 5 }, () => RawPeer.connect(transport, server.port)));
+        await until(() => server.stats().limits.addressLimit >= 2, 2000, "the 4th and 5th staller are turned away at accept");
+        ok(server.stats().tlsHandshakes <= 3, `TLS handshakes in flight: ${server.stats().tlsHandshakes} (at most 3)`);
+        await within(Promise.all(stallers.map((s) => s.client.closed())), 5000, "the stalled TLS handshakes are dropped");
+        await until(() => server.stats().tlsHandshakes === 0, 3000, "no TLS handshake left in flight");
+        ok(server.stats().limits.tlsFailed >= before + 3, `counted in tlsFailed (${server.stats().limits.tlsFailed - before})`);
+        const after = await tlsClient(transport, pki, server.port);
+        await echoThree(after, "a new client after the stallers");
+        await after.close();
       });
       // A plaintext server: the client's TLS handshake fails with a code, not a hang.
       const plainServer = await transport.listen({ host: HOST, port: 0, handshakeTimeoutMs: 2000 });
