@@ -64,7 +64,15 @@ interface BunRuntime {
 /** A TLS socket's state until `onSocket`: what to check, and who waits for the verdict. */
 type TlsPending =
   | { readonly side: "client"; readonly settings: ClientTlsSettings; settle(error?: Error): void }
-  | { readonly side: "server"; readonly settings: ServerTlsSettings; timer: ReturnType<typeof setTimeout> | undefined; readonly onRefused: ((error: Error) => void) | undefined };
+  | {
+      readonly side: "server";
+      readonly settings: ServerTlsSettings;
+      timer: ReturnType<typeof setTimeout> | undefined;
+      readonly onRefused: ListenOptions["onRefused"];
+      /** The peer, as `admit` saw it: `onRefused` names it so the server's gate can let it go. */
+      readonly remoteAddress: string;
+      readonly remotePort: number;
+    };
 
 /** Per-socket state kept in Bun's `socket.data`. */
 interface SocketContext {
@@ -231,7 +239,7 @@ function settleRefused(context: SocketContext, error: Error): void {
     pending.settle(error);
   } else {
     clearTimeout(pending.timer);
-    pending.onRefused?.(error);
+    pending.onRefused?.(error, pending.remoteAddress, pending.remotePort);
   }
 }
 
@@ -255,14 +263,17 @@ export class BunAdapter implements SocketAdapter {
 
   async listen(options: ListenOptions, onSocket: OnSocket): Promise<Listener> {
     const tls = options.tls;
-    const onRefused = options.onRefused;
-    const context = (): SocketContext => ({
+    const { onRefused, admit } = options;
+    const context = (socket: BunSocket): SocketContext => ({
       raw: undefined,
       handlers: undefined,
       closed: false,
       error: undefined,
       onSocket,
-      tls: tls === undefined ? undefined : { side: "server", settings: tls, timer: undefined, onRefused },
+      tls:
+        tls === undefined
+          ? undefined
+          : { side: "server", settings: tls, timer: undefined, onRefused, remoteAddress: socket.remoteAddress ?? "", remotePort: socket.remotePort ?? 0 },
     });
     let listener: BunListener;
     try {
@@ -277,7 +288,15 @@ export class BunAdapter implements SocketAdapter {
         socket: {
           ...handler,
           open(socket: BunSocket) {
-            socket.data = context();
+            const fresh = context(socket);
+            socket.data = fresh;
+            // TLS: the server's bound on handshakes in flight, before the ClientHello costs a key exchange.
+            if (fresh.tls?.side === "server" && admit?.(fresh.tls.remoteAddress, fresh.tls.remotePort) === false) {
+              fresh.tls = undefined; // not admitted, so nothing to report
+              fresh.closed = true;
+              socket.terminate();
+              return;
+            }
             handler.open(socket);
           },
         },
