@@ -45,6 +45,11 @@ interface DenoListener {
   accept(): Promise<DenoConn>;
   close(): void;
 }
+interface DenoPort {
+  onmessage: ((event: unknown) => void) | null;
+  postMessage(message: unknown): void;
+}
+declare const MessageChannel: new () => { port1: DenoPort; port2: DenoPort };
 declare const Deno: {
   listen(o: { hostname: string; port: number }): DenoListener;
   listenTls(o: { hostname: string; port: number; cert: string; key: string }): DenoListener;
@@ -91,7 +96,7 @@ const YIELD_MS = 20;
 function timerTurns(cfg: RunConfig): () => Promise<void> | undefined {
   if (!cfg.tls) return () => undefined;
   let next = performance.now() + YIELD_MS;
-  let channel: MessageChannel | undefined;
+  let channel: { port1: DenoPort; port2: DenoPort } | undefined;
   let resume: (() => void) | undefined;
   return () => {
     const now = performance.now();
