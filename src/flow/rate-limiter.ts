@@ -56,6 +56,9 @@ export class RateLimiter {
   wait(sender: ThrottledSender, size: number): void {
     this.#waiting.add(sender);
     const messages = this.messages;
+    // Not idle while someone waits: a late timer must not cost the tokens it let accrue.
+    this.bytes.hold();
+    messages?.hold();
     const delay = Math.max(MIN_WAIT_MS, this.bytes.delayFor(size), messages === undefined ? 0 : messages.delayFor(1));
     const due = this.#now() + delay;
     if (this.#timer !== undefined) {
@@ -66,14 +69,16 @@ export class RateLimiter {
     this.#timer = setTimeout(this.#fire, Math.ceil(delay));
   }
 
-  /** `sender` is gone (closed): it is not woken. */
+  /** `sender` is gone (closed) or has nothing left to send: it is not woken. */
   cancel(sender: ThrottledSender): void {
     this.#waiting.delete(sender);
-    if (this.#waiting.size === 0 && this.#timer !== undefined) {
+    if (this.#waiting.size !== 0) return;
+    if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
       this.#due = Number.POSITIVE_INFINITY;
     }
+    this.#release();
   }
 
   /** True while `sender` waits for tokens. */
@@ -89,6 +94,7 @@ export class RateLimiter {
     const senders = [...this.#waiting];
     this.#waiting.clear();
     for (const sender of senders) sender.tokensReady();
+    if (this.#waiting.size === 0) this.#release();
     if (senders.length < 2 || this.#waiting.size < 2) return;
     const again = new Set<ThrottledSender>();
     for (let i = 1; i <= senders.length; i++) {
@@ -98,5 +104,11 @@ export class RateLimiter {
     for (const sender of this.#waiting) again.add(sender);
     this.#waiting.clear();
     for (const sender of again) this.#waiting.add(sender);
+  }
+
+  /** Nobody waits: the buckets are idle again (back to their bursts). */
+  #release(): void {
+    this.bytes.release();
+    this.messages?.release();
   }
 }

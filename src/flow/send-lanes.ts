@@ -66,6 +66,13 @@ export interface SendLanesHost {
 
 /** Past this many batched bytes, frames being moved are written before more are added. */
 const WRITE_EVERY_BYTES = 64 * 1024;
+/**
+ * While the lanes hold frames, every this many frames (or bytes) queued in a row also moves what
+ * the tokens allow: a caller that sends for a long time without yielding would otherwise leave
+ * the limiter's timer no chance to fire, and the bytes would wait until it yields.
+ */
+const PUMP_EVERY_FRAMES = 64;
+const PUMP_EVERY_BYTES = 64 * 1024;
 
 /** One lane: frames in order, consumed from `head` (compacted as it goes). */
 class Lane {
@@ -99,6 +106,8 @@ export class SendLanes implements ThrottledSender {
   readonly #host: SendLanesHost;
   readonly #own: RateLimiter | undefined;
   readonly #shared: RateLimiter | undefined;
+  /** A limiter throttles these lanes (without one, only a busy socket holds frames here). */
+  readonly #limited: boolean;
   readonly #maxBuffered: number;
   readonly #overflow: OverflowPolicy;
   /** A GOAWAY that must follow every waiting frame (it ends what we send). */
@@ -112,12 +121,16 @@ export class SendLanes implements ThrottledSender {
   /** Frames and frame bytes evicted by the last `enqueue` (drop-oldest). */
   evictedFrames = 0;
   evictedBytes = 0;
+  /** Frames and bytes queued since the lanes last moved frames on their own (see `PUMP_EVERY_FRAMES`). */
+  #queuedFrames = 0;
+  #queuedBytes = 0;
 
   constructor(init: { queue: OutboundQueue; host: SendLanesHost; own: RateLimiter | undefined; shared: RateLimiter | undefined; maxBufferedBytes: number; overflow: OverflowPolicy }) {
     this.#queue = init.queue;
     this.#host = init.host;
     this.#own = init.own;
     this.#shared = init.shared;
+    this.#limited = init.own !== undefined || init.shared !== undefined;
     this.#maxBuffered = init.maxBufferedBytes;
     this.#overflow = init.overflow;
   }
@@ -148,7 +161,8 @@ export class SendLanes implements ThrottledSender {
   /**
    * Queues a whole encoded DATA frame in lane `level`, under `maxBufferedBytes` (the batch's
    * bytes and the lanes' count together) and the overflow policy; drop-oldest evicts the oldest
-   * frames of the least urgent lanes first.
+   * frames of the least urgent lanes first. During a long run of sends it also moves what the
+   * tokens allow into the batch and writes it (see `PUMP_EVERY_FRAMES`).
    * @returns false when the policy dropped it.
    * @throws QueueFullError with policy `"error"`.
    */
@@ -163,7 +177,20 @@ export class SendLanes implements ThrottledSender {
     (this.#lanes[level] as Lane).frames.push(frame);
     this.bytes += frame.length;
     this.count++;
+    if (this.#limited) {
+      // The first frame to wait also starts the wait for tokens (and holds the buckets: see TokenBucket.hold).
+      if (this.count === 1 || ++this.#queuedFrames >= PUMP_EVERY_FRAMES || (this.#queuedBytes += frame.length) >= PUMP_EVERY_BYTES) this.#pumpDuringRun();
+    }
     return true;
+  }
+
+  /** The caller has not yielded for a while: release what the tokens allow now rather than when it does. */
+  #pumpDuringRun(): void {
+    this.#queuedFrames = 0;
+    this.#queuedBytes = 0;
+    const before = this.count;
+    this.pump();
+    if (this.count !== before) this.#host.write();
   }
 
   /** Bytes that went out unthrottled (a resumed session's replay) are paid for at the rate. */
@@ -183,6 +210,8 @@ export class SendLanes implements ThrottledSender {
    */
   pump(): void {
     const queue = this.#queue;
+    this.#queuedFrames = 0;
+    this.#queuedBytes = 0;
     while (this.count > 0) {
       if (queue.holding) return; // a drain or a release flushes again
       const lane = this.#next();
@@ -196,6 +225,9 @@ export class SendLanes implements ThrottledSender {
       queue.commit(at + frame.length);
       if (queue.batchedBytes >= WRITE_EVERY_BYTES && !this.#host.write()) return;
     }
+    // Nothing left to throttle: the limiters need not wake us, and their buckets are idle again.
+    this.#own?.cancel(this);
+    this.#shared?.cancel(this);
     const trailer = this.#trailer;
     if (trailer !== undefined) {
       this.#trailer = undefined;

@@ -10,12 +10,20 @@
  * An item larger than the burst is never refused for good: while one waits (a failed `tryTake`),
  * the bucket may fill past `capacity` up to that item's size, so it goes after `(size − burst) /
  * rate` of waiting from a full bucket, and every token is still paid at the rate.
+ *
+ * While a sender waits for tokens ({@link TokenBucket.hold}) the bucket is not idle, so the burst
+ * cap must not eat what accrued: a timer that fires late (a busy event loop, a loaded machine)
+ * would otherwise find the bucket capped at a small burst and the transfer would run below the
+ * rate. Held, it keeps up to {@link HELD_MS} of the rate; released, it goes back to the burst.
  */
 
 /** Milliseconds, monotonic (`performance.now()` by default; tests inject their own). */
 export type Clock = () => number;
 
 const systemClock: Clock = () => performance.now();
+
+/** How much of the rate (ms) a held bucket may gather past a smaller burst: covers a timer that fires that late. */
+export const HELD_MS = 100;
 
 export class TokenBucket {
   /** Tokens per millisecond. */
@@ -30,6 +38,9 @@ export class TokenBucket {
   #at: number;
   /** How full the bucket may get: `capacity`, or the size of a larger item waiting. */
   #ceiling: number;
+  /** A sender waits for tokens: refills keep up to `#heldCeiling`. */
+  #held = false;
+  readonly #heldCeiling: number;
 
   constructor(ratePerSecond: number, capacity: number, now: Clock = systemClock) {
     this.ratePerMs = ratePerSecond / 1000;
@@ -37,6 +48,7 @@ export class TokenBucket {
     this.#now = now;
     this.#base = capacity;
     this.#ceiling = capacity;
+    this.#heldCeiling = Math.max(capacity, this.ratePerMs * HELD_MS);
     this.#at = now();
   }
 
@@ -82,13 +94,28 @@ export class TokenBucket {
     return missing <= 0 ? 0 : missing / this.ratePerMs;
   }
 
+  /** A sender waits for tokens from now on: what accrues until {@link release} is not capped at the burst. */
+  hold(): void {
+    this.#held = true;
+  }
+
+  /** Nobody waits any more: the bucket is idle again, and holds at most its burst. */
+  release(): void {
+    if (!this.#held) return;
+    this.#refill();
+    this.#held = false;
+    this.#ceiling = this.capacity;
+    if (this.#base > this.capacity) this.#base = this.capacity;
+  }
+
   #refill(): void {
     const now = this.#now();
     const elapsed = now - this.#at;
     this.#at = now;
     // The cap applies before the takes are booked: they are counted as made now.
     const accrued = this.#base + (elapsed > 0 ? elapsed * this.ratePerMs : 0);
-    this.#base = Math.min(this.#ceiling, accrued) - this.#taken;
+    const ceiling = this.#held ? Math.max(this.#ceiling, this.#heldCeiling) : this.#ceiling;
+    this.#base = Math.min(ceiling, accrued) - this.#taken;
     this.#taken = 0;
   }
 }
