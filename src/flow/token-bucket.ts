@@ -13,8 +13,9 @@
  *
  * While a sender waits for tokens ({@link TokenBucket.hold}) the bucket is not idle, so the burst
  * cap must not eat what accrued: a timer that fires late (a busy event loop, a loaded machine)
- * would otherwise find the bucket capped at a small burst and the transfer would run below the
- * rate. Held, it keeps up to {@link HELD_MS} of the rate; released, it goes back to the burst.
+ * would otherwise find the bucket capped at its burst (or at the size of the item it waited for)
+ * and the transfer would run below the rate. Held, it keeps up to {@link HELD_MS} of the rate
+ * more than that; released, it goes back to the burst.
  */
 
 /** Milliseconds, monotonic (`performance.now()` by default; tests inject their own). */
@@ -22,7 +23,7 @@ export type Clock = () => number;
 
 const systemClock: Clock = () => performance.now();
 
-/** How much of the rate (ms) a held bucket may gather past a smaller burst: covers a timer that fires that late. */
+/** How much more of the rate (ms) a held bucket may gather past its cap: covers a timer that fires that late. */
 export const HELD_MS = 100;
 
 export class TokenBucket {
@@ -38,9 +39,9 @@ export class TokenBucket {
   #at: number;
   /** How full the bucket may get: `capacity`, or the size of a larger item waiting. */
   #ceiling: number;
-  /** A sender waits for tokens: refills keep up to `#heldCeiling`. */
+  /** A sender waits for tokens: refills may go `#heldExtra` past `#ceiling`. */
   #held = false;
-  readonly #heldCeiling: number;
+  readonly #heldExtra: number;
 
   constructor(ratePerSecond: number, capacity: number, now: Clock = systemClock) {
     this.ratePerMs = ratePerSecond / 1000;
@@ -48,7 +49,7 @@ export class TokenBucket {
     this.#now = now;
     this.#base = capacity;
     this.#ceiling = capacity;
-    this.#heldCeiling = Math.max(capacity, this.ratePerMs * HELD_MS);
+    this.#heldExtra = this.ratePerMs * HELD_MS;
     this.#at = now();
   }
 
@@ -94,7 +95,7 @@ export class TokenBucket {
     return missing <= 0 ? 0 : missing / this.ratePerMs;
   }
 
-  /** A sender waits for tokens from now on: what accrues until {@link release} is not capped at the burst. */
+  /** A sender waits for tokens from now on: until {@link release}, what accrues is kept up to {@link HELD_MS} of the rate past the cap. */
   hold(): void {
     this.#held = true;
   }
@@ -114,7 +115,7 @@ export class TokenBucket {
     this.#at = now;
     // The cap applies before the takes are booked: they are counted as made now.
     const accrued = this.#base + (elapsed > 0 ? elapsed * this.ratePerMs : 0);
-    const ceiling = this.#held ? Math.max(this.#ceiling, this.#heldCeiling) : this.#ceiling;
+    const ceiling = this.#held ? this.#ceiling + this.#heldExtra : this.#ceiling;
     this.#base = Math.min(ceiling, accrued) - this.#taken;
     this.#taken = 0;
   }
