@@ -52,13 +52,21 @@ export class RateLimiter {
     return true;
   }
 
+  /**
+   * Frames wait (for tokens, or for a busy socket): the buckets are not idle until {@link cancel},
+   * so what accrues meanwhile is not lost to the burst cap (see `TokenBucket.hold`).
+   */
+  hold(): void {
+    this.bytes.hold();
+    this.messages?.hold();
+  }
+
   /** `sender` waits for a frame of `size` bytes: it is woken (once) when the tokens should be there. */
   wait(sender: ThrottledSender, size: number): void {
     this.#waiting.add(sender);
     const messages = this.messages;
     // Not idle while someone waits: a late timer must not cost the tokens it let accrue.
-    this.bytes.hold();
-    messages?.hold();
+    this.hold();
     const delay = Math.max(MIN_WAIT_MS, this.bytes.delayFor(size), messages === undefined ? 0 : messages.delayFor(1));
     const due = this.#now() + delay;
     if (this.#timer !== undefined) {
@@ -94,7 +102,6 @@ export class RateLimiter {
     const senders = [...this.#waiting];
     this.#waiting.clear();
     for (const sender of senders) sender.tokensReady();
-    if (this.#waiting.size === 0) this.#release();
     if (senders.length < 2 || this.#waiting.size < 2) return;
     const again = new Set<ThrottledSender>();
     for (let i = 1; i <= senders.length; i++) {
@@ -106,7 +113,7 @@ export class RateLimiter {
     for (const sender of again) this.#waiting.add(sender);
   }
 
-  /** Nobody waits: the buckets are idle again (back to their bursts). */
+  /** Nobody waits or holds frames: the buckets are idle again (back to their bursts). */
   #release(): void {
     this.bytes.release();
     this.messages?.release();

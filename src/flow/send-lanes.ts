@@ -178,10 +178,17 @@ export class SendLanes implements ThrottledSender {
     this.bytes += frame.length;
     this.count++;
     if (this.#limited) {
-      // The first frame to wait also starts the wait for tokens (and holds the buckets: see TokenBucket.hold).
-      if (this.count === 1 || ++this.#queuedFrames >= PUMP_EVERY_FRAMES || (this.#queuedBytes += frame.length) >= PUMP_EVERY_BYTES) this.#pumpDuringRun();
+      // From the first frame that waits until the lanes are empty, the buckets are not idle: what
+      // accrues while frames wait (a late timer, a busy socket) is kept (see TokenBucket.hold).
+      if (this.count === 1) this.#hold();
+      if (++this.#queuedFrames >= PUMP_EVERY_FRAMES || (this.#queuedBytes += frame.length) >= PUMP_EVERY_BYTES) this.#pumpDuringRun();
     }
     return true;
+  }
+
+  #hold(): void {
+    this.#own?.hold();
+    this.#shared?.hold();
   }
 
   /** The caller has not yielded for a while: release what the tokens allow now rather than when it does. */
@@ -226,6 +233,7 @@ export class SendLanes implements ThrottledSender {
       if (queue.batchedBytes >= WRITE_EVERY_BYTES && !this.#host.write()) return;
     }
     // Nothing left to throttle: the limiters need not wake us, and their buckets are idle again.
+    // (Only here: while frames wait, even behind a busy socket, the buckets stay held.)
     this.#own?.cancel(this);
     this.#shared?.cancel(this);
     const trailer = this.#trailer;

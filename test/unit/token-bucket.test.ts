@@ -255,6 +255,49 @@ describe("SendLanes", () => {
     l.clear();
   });
 
+  test("the buckets are held from the first frame that waits (before any pump or timer, e.g. behind a busy socket) until the lanes are empty", () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ bytesPerSecond: 1000, burstBytes: 10, messagesPerSecond: undefined, burstMessages: undefined }, clock.now);
+    const { queue, out, l } = lanes(1000, "error", limiter);
+    expect(limiter.tryTake(10)).toBe(true); // the burst went straight into the batch
+    for (let i = 0; i < 20; i++) l.enqueue(frame(i, 5), 1); // the rest waits
+    clock.t += 50; // no pump for 50 ms (the socket was busy)
+    l.pump();
+    queue.flush(out.socket);
+    expect(out.bytes().length).toBe(50);
+    clock.t += 50;
+    l.pump();
+    expect(l.empty).toBe(true);
+    clock.t += 10_000;
+    expect(limiter.bytes.available()).toBe(10);
+    l.clear();
+  });
+
+  test("the buckets stay held while frames wait behind a busy socket, even when the limiter's timer finds nobody waiting for tokens", async () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ bytesPerSecond: 1000, burstBytes: 10, messagesPerSecond: undefined, burstMessages: undefined }, clock.now);
+    const queue = new OutboundQueue({ maxBufferedBytes: 1000, overflow: "error", reuseBuffers: true });
+    let busy = false;
+    let written = 0;
+    // The RawSocket contract's `write`: 0 while the kernel's buffer is full, else everything.
+    const socket = { write: (b: Uint8Array) => (busy ? 0 : ((written += b.length), b.length)) } as unknown as RawSocket;
+    const l: SendLanes = new SendLanes({ queue, host: { write: () => queue.flush(socket), flush: () => (queue.flush(socket), l.pump()) }, own: limiter, shared: undefined, maxBufferedBytes: 1000, overflow: "error" });
+    busy = true; // the socket takes nothing for now
+    for (let i = 0; i < 20; i++) l.enqueue(frame(i, 5), 1);
+    l.pump(); // the burst: 2 frames into the batch, then a wait for tokens (a real 1 ms timer)
+    queue.flush(socket); // the batch is in flight
+    expect(queue.holding).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 30)); // the timer fires: the lanes cannot move, so nobody waits for tokens
+    expect(limiter.isWaiting(l)).toBe(false);
+    clock.t += 50;
+    busy = false;
+    queue.flush(socket);
+    l.pump();
+    queue.flush(socket);
+    expect(written).toBe(10 + 50); // the 50 ms of tokens were kept, not capped at the 10-byte burst
+    l.clear();
+  });
+
   test("a long run of sends without yielding still releases what the tokens allow as it goes", () => {
     const clock = new ManualClock();
     const limiter = new RateLimiter({ bytesPerSecond: 1000, burstBytes: 10, messagesPerSecond: undefined, burstMessages: undefined }, clock.now);
