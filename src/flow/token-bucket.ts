@@ -2,10 +2,13 @@
  * A token bucket: `ratePerSecond` tokens accrue continuously up to `capacity` (the burst).
  *
  * Made for a hot path that must not read the clock per message: takes are counted against what
- * the bucket held at its last refill, and the clock is read only when that is not enough
- * ({@link TokenBucket.tryTake}). Refilling then books every take since the last refill as made
- * at the refill's moment, which can only under-grant (never more than the rate), and only while
- * the bucket was full; once it binds, the count is exact.
+ * the bucket held at its last refill, and the clock is read only when that is not enough, or
+ * once half the burst was taken since ({@link TokenBucket.tryTake}). Refilling then books every
+ * take since the last refill as made at the refill's moment, which can only under-grant (never
+ * more than the rate), and only while the bucket was full; once it binds, the count is exact.
+ * The half-burst stride bounds that under-grant: a bucket that stays full (a limit far above the
+ * traffic) keeps at least half its burst at every refill instead of seeming empty after each
+ * burst's worth of takes, which would send the frames after it to wait for a timer.
  *
  * An item larger than the burst is never refused for good: while one waits (a failed `tryTake`),
  * the bucket may fill past `capacity` up to that item's size, so it goes after `(size − burst) /
@@ -39,6 +42,8 @@ export class TokenBucket {
   #at: number;
   /** How full the bucket may get: `capacity`, or the size of a larger item waiting. */
   #ceiling: number;
+  /** Takes on credit between two refills, at most (half the burst: see the file comment). */
+  readonly #stride: number;
   /** A sender waits for tokens: refills may go `#heldExtra` past `#ceiling`. */
   #held = false;
   readonly #heldExtra: number;
@@ -49,6 +54,7 @@ export class TokenBucket {
     this.#now = now;
     this.#base = capacity;
     this.#ceiling = capacity;
+    this.#stride = capacity / 2;
     this.#heldExtra = this.ratePerMs * HELD_MS;
     this.#at = now();
   }
@@ -70,12 +76,14 @@ export class TokenBucket {
   }
 
   /**
-   * Takes `n` tokens if the bucket holds them, reading the clock only when the credit is short.
+   * Takes `n` tokens if the bucket holds them, reading the clock only when the credit is short or
+   * half the burst went since the last refill.
    * A failed take of more than `capacity` lets the bucket fill up to `n` (see the file comment).
    */
   tryTake(n: number): boolean {
-    if (this.#base - this.#taken >= n) {
-      this.#taken += n;
+    const taken = this.#taken + n;
+    if (taken <= this.#stride && this.#base >= taken) {
+      this.#taken = taken;
       return true;
     }
     this.#refill();

@@ -34,17 +34,31 @@ describe("TokenBucket", () => {
     expect(bucket.tryTake(101)).toBe(false);
   });
 
-  test("reads the clock only when the credit is short", () => {
+  test("reads the clock only when the credit is short, or once per half burst taken", () => {
     let reads = 0;
     const bucket = new TokenBucket(1000, 100, () => {
       reads++;
       return 0;
     });
     const before = reads;
-    for (let i = 0; i < 100; i++) expect(bucket.tryTake(1)).toBe(true);
+    for (let i = 0; i < 50; i++) expect(bucket.tryTake(1)).toBe(true);
     expect(reads).toBe(before);
+    for (let i = 0; i < 50; i++) expect(bucket.tryTake(1)).toBe(true);
+    expect(reads).toBe(before + 1); // the 51st
     expect(bucket.tryTake(1)).toBe(false);
-    expect(reads).toBe(before + 1);
+    expect(reads).toBe(before + 2);
+  });
+
+  test("a limit far above the traffic never refuses: a full bucket does not seem empty after each burst's worth of takes", () => {
+    const clock = new ManualClock();
+    const bucket = new TokenBucket(1_000_000, 1000, clock.now); // 1000 tokens per ms
+    let refused = 0;
+    // 10 tokens every 0.1 ms: a tenth of the rate, for 10,000 takes (10 burst's worth).
+    for (let i = 0; i < 10_000; i++) {
+      clock.t += 0.1;
+      if (!bucket.tryTake(10)) refused++;
+    }
+    expect(refused).toBe(0);
   });
 
   test("an item larger than the burst goes after (size - burst) / rate from a full bucket, and is paid in full", () => {
@@ -71,8 +85,8 @@ describe("TokenBucket", () => {
     expect(bucket.available()).toBeCloseTo(40, 9);
     for (let i = 0; i < 30; i++) expect(bucket.tryTake(1)).toBe(true); // on credit
     clock.t += 500;
-    // Capped at the burst + 100 ms of the rate, with the 30 taken on credit booked at the refill (as without a hold).
-    expect(bucket.available()).toBeCloseTo(80, 9);
+    // Capped at the burst + 100 ms of the rate (the takes were booked by refills every half burst, before the 500 ms).
+    expect(bucket.available()).toBeCloseTo(110, 9);
     bucket.release();
     expect(bucket.available()).toBe(10);
     clock.t += 500;
