@@ -46,10 +46,11 @@ export class RateLimiter {
   /** Takes the tokens for one frame of `size` bytes if both buckets hold them. */
   tryTake(size: number): boolean {
     const messages = this.messages;
-    if (messages !== undefined && messages.credit < 1 && messages.available() < 1) return false;
-    if (!this.bytes.tryTake(size)) return false;
-    messages?.take(1);
-    return true;
+    // Both through tryTake: its refills keep a bucket that stays full from seeming empty.
+    if (messages !== undefined && !messages.tryTake(1)) return false;
+    if (this.bytes.tryTake(size)) return true;
+    messages?.take(-1);
+    return false;
   }
 
   /**

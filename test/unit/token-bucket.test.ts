@@ -166,6 +166,17 @@ describe("RateLimiter", () => {
     clock.t += 100;
     expect(limiter.tryTake(10)).toBe(true);
   });
+
+  test("a message limit far above the traffic never refuses either", () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ bytesPerSecond: 1_000_000_000, burstBytes: 100_000_000, messagesPerSecond: 1_000_000, burstMessages: 100 }, clock.now);
+    let refused = 0;
+    for (let i = 0; i < 10_000; i++) {
+      clock.t += 0.01; // 100,000 messages/s: a tenth of the limit
+      if (!limiter.tryTake(10)) refused++;
+    }
+    expect(refused).toBe(0);
+  });
 });
 
 /** Accepts every byte offered and keeps them (the RawSocket contract's `write` returning the length). */
