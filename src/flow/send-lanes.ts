@@ -196,7 +196,7 @@ export class SendLanes implements ThrottledSender {
     this.#queuedFrames = 0;
     this.#queuedBytes = 0;
     const before = this.count;
-    this.pump();
+    this.#move(true);
     if (this.count !== before) this.#host.write();
   }
 
@@ -216,11 +216,22 @@ export class SendLanes implements ThrottledSender {
    * last; registers with the limiter that is short. The caller flushes afterwards.
    */
   pump(): void {
+    this.#move(false);
+  }
+
+  /**
+   * `pump`. During a run of sends (`duringRun`) frames move even while the socket holds, unless
+   * priorities are in use: a runtime whose writes complete only once the caller yields (Deno's
+   * async writes; the buffers it holds until then) could take nothing before the run ends, and
+   * the tokens of the whole run would be capped. The run bounds what collects in the batch.
+   */
+  #move(duringRun: boolean): void {
     const queue = this.#queue;
     this.#queuedFrames = 0;
     this.#queuedBytes = 0;
+    const waitForSocket = !duringRun || this.#prioritized;
     while (this.count > 0) {
-      if (queue.holding) return; // a drain or a release flushes again
+      if (waitForSocket && queue.holding) return; // a drain or a release flushes again
       const lane = this.#next();
       const frame = lane.peek() as Uint8Array;
       if (!this.#take(frame.length, true)) return;

@@ -323,6 +323,27 @@ describe("SendLanes", () => {
     l.clear();
   });
 
+  test("during a long run of sends, frames take their tokens on time even while the socket holds (writes that complete only once the caller yields)", () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ bytesPerSecond: 1000, burstBytes: 10, messagesPerSecond: undefined, burstMessages: undefined }, clock.now);
+    const queue = new OutboundQueue({ maxBufferedBytes: 10_000, overflow: "error", reuseBuffers: true });
+    let busy = true;
+    let written = 0;
+    const socket = { write: (b: Uint8Array) => (busy ? 0 : ((written += b.length), b.length)) } as unknown as RawSocket;
+    const l = new SendLanes({ queue, host: { write: () => queue.flush(socket), flush: () => {} }, own: limiter, shared: undefined, maxBufferedBytes: 10_000, overflow: "error" });
+    for (let i = 0; i < 200; i++) {
+      l.enqueue(frame(i & 0xff, 5), 1);
+      clock.t += 1;
+    }
+    expect(queue.holding).toBe(true);
+    busy = false; // the caller yields: the writes go
+    queue.flush(socket);
+    // ~10 + 200 tokens came during the run: what they allowed left the lanes on time, not only the burst + 100 ms after it.
+    expect(written).toBeGreaterThanOrEqual(150);
+    expect(written).toBeLessThanOrEqual(210);
+    l.clear();
+  });
+
   test("a long run of sends without yielding still releases what the tokens allow as it goes", () => {
     const clock = new ManualClock();
     const limiter = new RateLimiter({ bytesPerSecond: 1000, burstBytes: 10, messagesPerSecond: undefined, burstMessages: undefined }, clock.now);
