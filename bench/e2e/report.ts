@@ -52,6 +52,8 @@ function section(opts: Options, runtime: Runtime, allRecords: RunRecord[], versi
     ...(["rawblock", "zmq"] as Impl[]).filter((i) => impls.includes(i) && impls.includes("fw")).map((i): [Impl, Impl] => ["fw", i]),
     // What resumable sessions cost: the same framewire with resume on, against it off.
     ...(impls.includes("fwresume") && impls.includes("fw") ? [["fwresume", "fw"] as [Impl, Impl]] : []),
+    // What a rate limit that does not bind costs.
+    ...(impls.includes("fwrate") && impls.includes("fw") ? [["fwrate", "fw"] as [Impl, Impl]] : []),
   ];
   const label = (i: Impl) => implLabel(runtime, i);
   const rows: Record<string, unknown>[] = [];
