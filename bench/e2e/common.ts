@@ -9,10 +9,11 @@
 /**
  * raw: the runtime's sockets + hand-written framing (the ceiling); rawblock: the same receiver fed
  * one pre-encoded block written over and over (the socket's own ceiling, one-way only); fw:
- * framewire; fwraw: framewire protocol "raw"; fwresume: framewire with resumable sessions on both sides; zmq: ZeroMQ.js (bench/zeromq, one-way and conns);
+ * framewire; fwraw: framewire protocol "raw"; fwresume: framewire with resumable sessions on both sides;
+ * fwrate: framewire with a `rateLimit` far above what it achieves (never binds); zmq: ZeroMQ.js (bench/zeromq, one-way and conns);
  * rawtls / fwtls: raw and fw over TLS (the runtime's TLS sockets; framewire's `tls` option).
  */
-export type Impl = "raw" | "rawblock" | "fw" | "fwraw" | "fwresume" | "zmq" | "rawtls" | "fwtls";
+export type Impl = "raw" | "rawblock" | "fw" | "fwraw" | "fwresume" | "fwrate" | "zmq" | "rawtls" | "fwtls";
 /**
  * oneway: client → server stream; pingpong / conns: one message in flight per connection, echoed;
  * idle: connections that stay silent while the server measures its memory; broadcast: the server

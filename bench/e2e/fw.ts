@@ -4,6 +4,7 @@
  * process entry with `useTransport`), written
  * as a user would: one `send()` per message, `await drained()` on "backpressure", a `message`
  * listener per connection. impl "fw" uses protocol "framewire" (the default), "fwraw" protocol "raw",
+ * "fwresume" resumable sessions, "fwrate" a rate limit that never binds,
  * "fwtls" protocol "framewire" over TLS.
  */
 import type * as BunEntry from "../../adapters/bun/index.ts";
@@ -25,10 +26,17 @@ function protocolOf(cfg: RunConfig): "framewire" | "raw" {
   return cfg.impl === "fwraw" ? "raw" : "framewire";
 }
 
-/** impl "fwresume": resumable sessions on both sides (numbering, ACKs and the retransmit log on the path). */
-function resumeOf(cfg: RunConfig): { resume?: true } {
-  return cfg.impl === "fwresume" ? { resume: true } : {};
+/** impl "fwresume": resumable sessions on both sides (numbering, ACKs and the retransmit log on the path); "fwrate": a rate limit on both sides. */
+function implOptionsOf(cfg: RunConfig): { resume?: true; rateLimit?: { bytesPerSecond: number; burstBytes: number } } {
+  return cfg.impl === "fwresume" ? { resume: true } : cfg.impl === "fwrate" ? { rateLimit: NOT_BINDING } : {};
 }
+
+/**
+ * impl "fwrate": 10 GB/s, ~20× what one connection reaches here, so it never binds; a 1 MiB
+ * burst, so the bucket does run short and refill (reads the clock) every ~15,000 messages of 64 B,
+ * as a limit that is merely generous would. What it costs is the limiter's bookkeeping per send.
+ */
+const NOT_BINDING = { bytesPerSecond: 10_000_000_000, burstBytes: 1024 * 1024 };
 
 /**
  * impl "fwtls": the `tls` option with the driver's PKI. The client verifies the chain and the name
@@ -47,7 +55,7 @@ function clientTlsOf(cfg: RunConfig): { tls?: { ca: string } } {
 export async function fwServer(cfg: RunConfig): Promise<void> {
   if (cfg.kind === "idle") return idleServer(cfg);
   if (cfg.kind === "broadcast") return broadcastServer(cfg);
-  const server = await listen({ host: cfg.host, port: 0, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg), ...serverTlsOf(cfg) });
+  const server = await listen({ host: cfg.host, port: 0, codec: "buffer", protocol: protocolOf(cfg), ...implOptionsOf(cfg), ...serverTlsOf(cfg) });
   if (cfg.kind === "oneway") {
     const checker = new Checker(cfg.size);
     const window = new Window();
@@ -98,7 +106,7 @@ export async function fwServer(cfg: RunConfig): Promise<void> {
 
 /** idle: memory before listening, and once `cfg.conns` and 2 × `cfg.conns` connections completed their handshake (`connection` events). */
 async function idleServer(cfg: RunConfig): Promise<void> {
-  const server = await listen({ host: cfg.host, port: 0, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg), ...serverTlsOf(cfg) });
+  const server = await listen({ host: cfg.host, port: 0, codec: "buffer", protocol: protocolOf(cfg), ...implOptionsOf(cfg), ...serverTlsOf(cfg) });
   const before = await settledMemory();
   const meter = new IdleMeter(cfg.conns);
   let received = 0;
@@ -172,7 +180,7 @@ async function idleClients(cfg: RunConfig): Promise<void> {
   const closed: Promise<BunEntry.CloseInfo>[] = [];
   let received = 0;
   await openIdleBatches(cfg.conns, async () => {
-    const client = await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg), ...clientTlsOf(cfg) });
+    const client = await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg), ...implOptionsOf(cfg), ...clientTlsOf(cfg) });
     client.on("message", () => received++);
     closed.push(client.closed());
   });
@@ -185,7 +193,7 @@ async function broadcastReceivers(cfg: RunConfig): Promise<void> {
   const tally = new BroadcastTally(cfg);
   const clients = [];
   for (let c = 0; c < cfg.conns; c++) {
-    const client = await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg), ...clientTlsOf(cfg) });
+    const client = await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg), ...implOptionsOf(cfg), ...clientTlsOf(cfg) });
     const checker = tally.add();
     client.on("message", (m: Uint8Array) => checker.check(m));
     client.on("close", (info) => {
@@ -200,7 +208,7 @@ async function broadcastReceivers(cfg: RunConfig): Promise<void> {
 }
 
 async function sender(cfg: RunConfig): Promise<void> {
-  const client = await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg), ...clientTlsOf(cfg) });
+  const client = await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg), ...implOptionsOf(cfg), ...clientTlsOf(cfg) });
   const payload = makePayload(cfg.size); // reused for every message: send() copies it into the batch
   const t0 = performance.now();
   const deadline = t0 + cfg.warmupMs + cfg.durationMs + tailMs(cfg);
@@ -246,7 +254,7 @@ async function requester(cfg: RunConfig): Promise<void> {
   let running = true;
   const clients = [];
   for (let c = 0; c < connCount; c++) {
-    clients.push(await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg), ...resumeOf(cfg), ...clientTlsOf(cfg) }));
+    clients.push(await connect({ host: cfg.host, port: cfg.port, codec: "buffer", protocol: protocolOf(cfg), ...implOptionsOf(cfg), ...clientTlsOf(cfg) }));
   }
   const checkers: Checker[] = [];
   for (const client of clients) {

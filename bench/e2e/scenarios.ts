@@ -9,7 +9,7 @@ export type Runtime = "bun" | "node" | "deno";
 export const RUNTIMES: Runtime[] = ["bun", "node", "deno"];
 export const RUNTIME_NAME: Record<Runtime, string> = { bun: "Bun", node: "Node", deno: "Deno" };
 /** Column order of the report. */
-export const IMPLS: Impl[] = ["raw", "rawblock", "fw", "fwraw", "fwresume", "zmq", "rawtls", "fwtls"];
+export const IMPLS: Impl[] = ["raw", "rawblock", "fw", "fwraw", "fwresume", "fwrate", "zmq", "rawtls", "fwtls"];
 /** Implementations of a scenario that sets no `defaultImpls`. */
 const RUNTIME_IMPLS: Record<Runtime, Impl[]> = { bun: ["raw", "fw", "fwraw"], node: ["raw", "fw"], deno: ["raw", "fw"] };
 /** Window of the scenarios that set none (shorter on Node and Deno so a default run stays short). */
@@ -94,6 +94,8 @@ export const SCENARIOS: Scenario[] = [
           { kind: "ratio", vs: "rawblock", limit: 0.8, runtimes: ["bun", "deno"] },
           { kind: "ratio", vs: "zmq", limit: 1 },
           { kind: "ratio", vs: "fw", limit: 0.85, impl: "fwresume" },
+          // A rate limit that does not bind costs at most 5% (issue 9).
+          { kind: "ratio", vs: "fw", limit: 0.95, impl: "fwrate" },
         ],
         value: (_c, s) => num(s, "rate"),
       },
@@ -249,6 +251,7 @@ export function implLabel(runtime: Runtime, impl: Impl): string {
     fw: "framewire",
     fwraw: "framewire protocol raw",
     fwresume: "framewire, resume on",
+    fwrate: "framewire, rateLimit not binding",
     zmq: "ZeroMQ.js",
     rawtls: `raw ${RUNTIME_NAME[runtime]} TLS`,
     fwtls: "framewire TLS",

@@ -93,10 +93,13 @@ const memoryAdapter: SocketAdapter = {
 };
 const { listen, connect } = createTransport(memoryAdapter);
 
-async function pair(protocol: "framewire" | "raw") {
+/** A rate limit far above what one connection sends (as e2e impl "fwrate"): what its bookkeeping costs per send. */
+const NOT_BINDING = { rateLimit: { bytesPerSecond: 10_000_000_000, burstBytes: 1024 * 1024 } };
+
+async function pair(protocol: "framewire" | "raw", extra: { rateLimit?: typeof NOT_BINDING.rateLimit } = {}) {
   const server = await listen({ port: 0, protocol, codec: "buffer" });
   const accepted = new Promise<Connection<Uint8Array>>((resolve) => server.on("connection", resolve));
-  const client = (await connect({ port: 1, protocol, codec: "buffer" })) as Client<Uint8Array>;
+  const client = (await connect({ port: 1, protocol, codec: "buffer", ...extra })) as Client<Uint8Array>;
   const connection = await accepted;
   return { server, client, connection, serverSocket: lastServerSocket as MemSocket, clientSocket: lastClientSocket as MemSocket };
 }
@@ -130,6 +133,7 @@ const perIteration = new Map<string, number>();
 
 const fw = await pair("framewire");
 const fwraw = await pair("raw");
+const fwrate = await pair("framewire", NOT_BINDING);
 fw.connection.on("message", consume);
 fwraw.connection.on("message", consume);
 const fwChunk = chunkOf(true);
@@ -167,6 +171,7 @@ group(`receive: fresh ${CHUNK / 1024} KiB chunks of ${PAYLOAD} B messages → me
 // Send: writes go nowhere (counted), so this is framewire's own per-message cost.
 fw.clientSocket.discard = true;
 fwraw.clientSocket.discard = true;
+fwrate.clientSocket.discard = true;
 const body = payload();
 const sink = new MemSocket();
 sink.discard = true;
@@ -196,6 +201,7 @@ group(`send: ${SENDS} × ${PAYLOAD} B messages per tick`, () => {
     for (const [name, client] of [
       ["send framewire client.send, protocol framewire", fw.client],
       ["send framewire client.send, protocol raw", fwraw.client],
+      ["send framewire client.send, rateLimit not binding", fwrate.client],
     ] as const) {
       perIteration.set(name, SENDS);
       bench(name, async () => {

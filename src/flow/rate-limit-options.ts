@@ -15,7 +15,9 @@ export interface RateLimit {
   /** Average outbound rate, bytes of frames (headers included) per second. At least 1. */
   bytesPerSecond: number;
   /**
-   * What may leave at once after a quiet spell (the bucket's size), in bytes.
+   * What may leave at once after a quiet spell (the bucket's size), in bytes. While messages wait
+   * for tokens, what a late timer or a busy socket delayed is not lost: up to 100 ms of the rate
+   * more than this may then leave at once, so the average stays at `bytesPerSecond`.
    * @default bytesPerSecond / 10 (100 ms worth), at least 1
    */
   burstBytes?: number;

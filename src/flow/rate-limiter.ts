@@ -46,16 +46,28 @@ export class RateLimiter {
   /** Takes the tokens for one frame of `size` bytes if both buckets hold them. */
   tryTake(size: number): boolean {
     const messages = this.messages;
-    if (messages !== undefined && messages.credit < 1 && messages.available() < 1) return false;
-    if (!this.bytes.tryTake(size)) return false;
-    messages?.take(1);
-    return true;
+    // Both through tryTake: its refills keep a bucket that stays full from seeming empty.
+    if (messages !== undefined && !messages.tryTake(1)) return false;
+    if (this.bytes.tryTake(size)) return true;
+    messages?.take(-1);
+    return false;
+  }
+
+  /**
+   * Frames wait (for tokens, or for a busy socket): the buckets are not idle until {@link cancel},
+   * so what accrues meanwhile is not lost to the burst cap (see `TokenBucket.hold`).
+   */
+  hold(): void {
+    this.bytes.hold();
+    this.messages?.hold();
   }
 
   /** `sender` waits for a frame of `size` bytes: it is woken (once) when the tokens should be there. */
   wait(sender: ThrottledSender, size: number): void {
     this.#waiting.add(sender);
     const messages = this.messages;
+    // Not idle while someone waits: a late timer must not cost the tokens it let accrue.
+    this.hold();
     const delay = Math.max(MIN_WAIT_MS, this.bytes.delayFor(size), messages === undefined ? 0 : messages.delayFor(1));
     const due = this.#now() + delay;
     if (this.#timer !== undefined) {
@@ -66,14 +78,16 @@ export class RateLimiter {
     this.#timer = setTimeout(this.#fire, Math.ceil(delay));
   }
 
-  /** `sender` is gone (closed): it is not woken. */
+  /** `sender` is gone (closed) or has nothing left to send: it is not woken. */
   cancel(sender: ThrottledSender): void {
     this.#waiting.delete(sender);
-    if (this.#waiting.size === 0 && this.#timer !== undefined) {
+    if (this.#waiting.size !== 0) return;
+    if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
       this.#due = Number.POSITIVE_INFINITY;
     }
+    this.#release();
   }
 
   /** True while `sender` waits for tokens. */
@@ -98,5 +112,11 @@ export class RateLimiter {
     for (const sender of this.#waiting) again.add(sender);
     this.#waiting.clear();
     for (const sender of again) this.#waiting.add(sender);
+  }
+
+  /** Nobody waits or holds frames: the buckets are idle again (back to their bursts). */
+  #release(): void {
+    this.bytes.release();
+    this.messages?.release();
   }
 }

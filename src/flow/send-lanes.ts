@@ -66,6 +66,13 @@ export interface SendLanesHost {
 
 /** Past this many batched bytes, frames being moved are written before more are added. */
 const WRITE_EVERY_BYTES = 64 * 1024;
+/**
+ * While the lanes hold frames, every this many frames (or bytes) queued in a row also moves what
+ * the tokens allow: a caller that sends for a long time without yielding would otherwise leave
+ * the limiter's timer no chance to fire, and the bytes would wait until it yields.
+ */
+const PUMP_EVERY_FRAMES = 64;
+const PUMP_EVERY_BYTES = 64 * 1024;
 
 /** One lane: frames in order, consumed from `head` (compacted as it goes). */
 class Lane {
@@ -99,6 +106,8 @@ export class SendLanes implements ThrottledSender {
   readonly #host: SendLanesHost;
   readonly #own: RateLimiter | undefined;
   readonly #shared: RateLimiter | undefined;
+  /** A limiter throttles these lanes (without one, only a busy socket holds frames here). */
+  readonly #limited: boolean;
   readonly #maxBuffered: number;
   readonly #overflow: OverflowPolicy;
   /** A GOAWAY that must follow every waiting frame (it ends what we send). */
@@ -112,12 +121,16 @@ export class SendLanes implements ThrottledSender {
   /** Frames and frame bytes evicted by the last `enqueue` (drop-oldest). */
   evictedFrames = 0;
   evictedBytes = 0;
+  /** Frames and bytes queued since the lanes last moved frames on their own (see `PUMP_EVERY_FRAMES`). */
+  #queuedFrames = 0;
+  #queuedBytes = 0;
 
   constructor(init: { queue: OutboundQueue; host: SendLanesHost; own: RateLimiter | undefined; shared: RateLimiter | undefined; maxBufferedBytes: number; overflow: OverflowPolicy }) {
     this.#queue = init.queue;
     this.#host = init.host;
     this.#own = init.own;
     this.#shared = init.shared;
+    this.#limited = init.own !== undefined || init.shared !== undefined;
     this.#maxBuffered = init.maxBufferedBytes;
     this.#overflow = init.overflow;
   }
@@ -148,7 +161,8 @@ export class SendLanes implements ThrottledSender {
   /**
    * Queues a whole encoded DATA frame in lane `level`, under `maxBufferedBytes` (the batch's
    * bytes and the lanes' count together) and the overflow policy; drop-oldest evicts the oldest
-   * frames of the least urgent lanes first.
+   * frames of the least urgent lanes first. During a long run of sends it also moves what the
+   * tokens allow into the batch and writes it (see `PUMP_EVERY_FRAMES`).
    * @returns false when the policy dropped it.
    * @throws QueueFullError with policy `"error"`.
    */
@@ -163,7 +177,27 @@ export class SendLanes implements ThrottledSender {
     (this.#lanes[level] as Lane).frames.push(frame);
     this.bytes += frame.length;
     this.count++;
+    if (this.#limited) {
+      // From the first frame that waits until the lanes are empty, the buckets are not idle: what
+      // accrues while frames wait (a late timer, a busy socket) is kept (see TokenBucket.hold).
+      if (this.count === 1) this.#hold();
+      if (++this.#queuedFrames >= PUMP_EVERY_FRAMES || (this.#queuedBytes += frame.length) >= PUMP_EVERY_BYTES) this.#pumpDuringRun();
+    }
     return true;
+  }
+
+  #hold(): void {
+    this.#own?.hold();
+    this.#shared?.hold();
+  }
+
+  /** The caller has not yielded for a while: release what the tokens allow now rather than when it does. */
+  #pumpDuringRun(): void {
+    this.#queuedFrames = 0;
+    this.#queuedBytes = 0;
+    const before = this.count;
+    this.#move(true);
+    if (this.count !== before) this.#host.write();
   }
 
   /** Bytes that went out unthrottled (a resumed session's replay) are paid for at the rate. */
@@ -182,9 +216,22 @@ export class SendLanes implements ThrottledSender {
    * last; registers with the limiter that is short. The caller flushes afterwards.
    */
   pump(): void {
+    this.#move(false);
+  }
+
+  /**
+   * `pump`. During a run of sends (`duringRun`) frames move even while the socket holds, unless
+   * priorities are in use: a runtime whose writes complete only once the caller yields (Deno's
+   * async writes; the buffers it holds until then) could take nothing before the run ends, and
+   * the tokens of the whole run would be capped. The run bounds what collects in the batch.
+   */
+  #move(duringRun: boolean): void {
     const queue = this.#queue;
+    this.#queuedFrames = 0;
+    this.#queuedBytes = 0;
+    const waitForSocket = !duringRun || this.#prioritized;
     while (this.count > 0) {
-      if (queue.holding) return; // a drain or a release flushes again
+      if (waitForSocket && queue.holding) return; // a drain or a release flushes again
       const lane = this.#next();
       const frame = lane.peek() as Uint8Array;
       if (!this.#take(frame.length, true)) return;
@@ -196,6 +243,10 @@ export class SendLanes implements ThrottledSender {
       queue.commit(at + frame.length);
       if (queue.batchedBytes >= WRITE_EVERY_BYTES && !this.#host.write()) return;
     }
+    // Nothing left to throttle: the limiters need not wake us, and their buckets are idle again.
+    // (Only here: while frames wait, even behind a busy socket, the buckets stay held.)
+    this.#own?.cancel(this);
+    this.#shared?.cancel(this);
     const trailer = this.#trailer;
     if (trailer !== undefined) {
       this.#trailer = undefined;

@@ -17,6 +17,7 @@ import { optionScenarios } from "./suites/options.ts";
 import { protocolScenarios } from "./suites/protocol.ts";
 import { queueScenarios } from "./suites/queues.ts";
 import { rateLimitScenarios } from "./suites/rate-limit.ts";
+import { rateTransferScenarios } from "./suites/rate-transfer.ts";
 import { reconnectScenarios } from "./suites/reconnect.ts";
 import { resumeScenarios } from "./suites/resume.ts";
 import { writtenBufferScenarios } from "./suites/written-buffers.ts";
@@ -26,4 +27,4 @@ import { bindingScenarios } from "./suites/binding.ts";
 export type { ChildProcess, ConformanceContext, NeverAcceptingPort, Scenario } from "./kit.ts";
 export { AssertionFailed } from "./kit.ts";
 
-export const scenarios: Scenario[] = [...coreScenarios, ...handlerScenarios, ...optionScenarios, ...protocolScenarios, ...queueScenarios, ...writtenBufferScenarios, ...memoryScenarios, ...decodingScenarios, ...floodScenarios, ...reconnectScenarios, ...resumeScenarios, ...limitScenarios, ...hostileScenarios, ...rateLimitScenarios, ...authScenarios, ...tlsScenarios, ...bindingScenarios];
+export const scenarios: Scenario[] = [...coreScenarios, ...handlerScenarios, ...optionScenarios, ...protocolScenarios, ...queueScenarios, ...writtenBufferScenarios, ...memoryScenarios, ...decodingScenarios, ...floodScenarios, ...reconnectScenarios, ...resumeScenarios, ...limitScenarios, ...hostileScenarios, ...rateLimitScenarios, ...rateTransferScenarios, ...authScenarios, ...tlsScenarios, ...bindingScenarios];

@@ -34,17 +34,31 @@ describe("TokenBucket", () => {
     expect(bucket.tryTake(101)).toBe(false);
   });
 
-  test("reads the clock only when the credit is short", () => {
+  test("reads the clock only when the credit is short, or once per half burst taken", () => {
     let reads = 0;
     const bucket = new TokenBucket(1000, 100, () => {
       reads++;
       return 0;
     });
     const before = reads;
-    for (let i = 0; i < 100; i++) expect(bucket.tryTake(1)).toBe(true);
+    for (let i = 0; i < 50; i++) expect(bucket.tryTake(1)).toBe(true);
     expect(reads).toBe(before);
+    for (let i = 0; i < 50; i++) expect(bucket.tryTake(1)).toBe(true);
+    expect(reads).toBe(before + 1); // the 51st
     expect(bucket.tryTake(1)).toBe(false);
-    expect(reads).toBe(before + 1);
+    expect(reads).toBe(before + 2);
+  });
+
+  test("a limit far above the traffic never refuses: a full bucket does not seem empty after each burst's worth of takes", () => {
+    const clock = new ManualClock();
+    const bucket = new TokenBucket(1_000_000, 1000, clock.now); // 1000 tokens per ms
+    let refused = 0;
+    // 10 tokens every 0.1 ms: a tenth of the rate, for 10,000 takes (10 burst's worth).
+    for (let i = 0; i < 10_000; i++) {
+      clock.t += 0.1;
+      if (!bucket.tryTake(10)) refused++;
+    }
+    expect(refused).toBe(0);
   });
 
   test("an item larger than the burst goes after (size - burst) / rate from a full bucket, and is paid in full", () => {
@@ -62,6 +76,23 @@ describe("TokenBucket", () => {
     expect(bucket.available()).toBe(100);
   });
 
+  test("held (a sender waits), it keeps what accrues past the burst, up to 100 ms of the rate more; released, it holds at most the burst", () => {
+    const clock = new ManualClock();
+    const bucket = new TokenBucket(1000, 10, clock.now);
+    expect(bucket.tryTake(10)).toBe(true);
+    bucket.hold();
+    clock.t += 40;
+    expect(bucket.available()).toBeCloseTo(40, 9);
+    for (let i = 0; i < 30; i++) expect(bucket.tryTake(1)).toBe(true); // on credit
+    clock.t += 500;
+    // Capped at the burst + 100 ms of the rate (the takes were booked by refills every half burst, before the 500 ms).
+    expect(bucket.available()).toBeCloseTo(110, 9);
+    bucket.release();
+    expect(bucket.available()).toBe(10);
+    clock.t += 500;
+    expect(bucket.available()).toBe(10);
+  });
+
   test("forced takes go into debt, paid back at the rate", () => {
     const clock = new ManualClock();
     const bucket = new TokenBucket(1000, 100, clock.now);
@@ -72,12 +103,12 @@ describe("TokenBucket", () => {
     expect(bucket.available()).toBeCloseTo(0, 9);
   });
 
-  test("property: over any schedule of takes, what was granted never exceeds burst + rate × elapsed (plus one item larger than the burst)", () => {
+  test("property: over any schedule of takes (held or not), what was granted never exceeds burst + rate × elapsed (plus one item larger than the burst)", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 100_000 }),
         fc.integer({ min: 1, max: 50_000 }),
-        fc.array(fc.record({ dt: fc.double({ min: 0, max: 50, noNaN: true }), n: fc.integer({ min: 1, max: 80_000 }) }), { maxLength: 200 }),
+        fc.array(fc.record({ dt: fc.double({ min: 0, max: 50, noNaN: true }), n: fc.integer({ min: 1, max: 80_000 }), hold: fc.integer({ min: 0, max: 2 }) }), { maxLength: 200 }),
         (rate, burst, steps) => {
           const clock = new ManualClock();
           const start = clock.t;
@@ -86,6 +117,8 @@ describe("TokenBucket", () => {
           let largest = 0;
           for (const step of steps) {
             clock.t += step.dt;
+            if (step.hold === 1) bucket.hold();
+            if (step.hold === 2) bucket.release();
             if (bucket.tryTake(step.n)) {
               granted += step.n;
               largest = Math.max(largest, step.n);
@@ -132,6 +165,17 @@ describe("RateLimiter", () => {
     expect(limiter.bytes.available()).toBe(980);
     clock.t += 100;
     expect(limiter.tryTake(10)).toBe(true);
+  });
+
+  test("a message limit far above the traffic never refuses either", () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ bytesPerSecond: 1_000_000_000, burstBytes: 100_000_000, messagesPerSecond: 1_000_000, burstMessages: 100 }, clock.now);
+    let refused = 0;
+    for (let i = 0; i < 10_000; i++) {
+      clock.t += 0.01; // 100,000 messages/s: a tenth of the limit
+      if (!limiter.tryTake(10)) refused++;
+    }
+    expect(refused).toBe(0);
   });
 });
 
@@ -205,5 +249,113 @@ describe("SendLanes", () => {
     expect(out.bytes().length).toBe(9);
     l.clear();
     expect(limiter.isWaiting(l)).toBe(false);
+  });
+
+  test("a late timer: what accrued while the lane waited is kept (up to 100 ms of the rate past the burst), and the bucket is back to its burst once the lane is empty", () => {
+    const clock = new ManualClock();
+    // 1 byte per ms, a 10-byte burst (10 ms of the rate), 5-byte frames.
+    const limiter = new RateLimiter({ bytesPerSecond: 1000, burstBytes: 10, messagesPerSecond: undefined, burstMessages: undefined }, clock.now);
+    const { queue, out, l } = lanes(1000, "error", limiter);
+    for (let i = 0; i < 40; i++) l.enqueue(frame(i, 5), 1);
+    l.pump();
+    queue.flush(out.socket);
+    expect(out.bytes().length).toBe(10); // the burst
+    expect(limiter.isWaiting(l)).toBe(true);
+    clock.t += 50; // the wake asked for 1 ms comes 49 ms late: 50 tokens accrued, not 10
+    l.pump();
+    queue.flush(out.socket);
+    expect(out.bytes().length).toBe(60);
+    clock.t += 1000; // very late: at most the burst + 100 ms of the rate is kept
+    l.pump();
+    queue.flush(out.socket);
+    expect(out.bytes().length).toBe(170);
+    clock.t += 40;
+    l.pump();
+    queue.flush(out.socket);
+    expect(out.bytes().length).toBe(200);
+    expect(l.empty).toBe(true);
+    expect(limiter.isWaiting(l)).toBe(false);
+    clock.t += 10_000; // idle: only the burst again
+    expect(limiter.bytes.available()).toBe(10);
+    l.clear();
+  });
+
+  test("the buckets are held from the first frame that waits (before any pump or timer, e.g. behind a busy socket) until the lanes are empty", () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ bytesPerSecond: 1000, burstBytes: 10, messagesPerSecond: undefined, burstMessages: undefined }, clock.now);
+    const { queue, out, l } = lanes(1000, "error", limiter);
+    expect(limiter.tryTake(10)).toBe(true); // the burst went straight into the batch
+    for (let i = 0; i < 20; i++) l.enqueue(frame(i, 5), 1); // the rest waits
+    clock.t += 50; // no pump for 50 ms (the socket was busy)
+    l.pump();
+    queue.flush(out.socket);
+    expect(out.bytes().length).toBe(50);
+    clock.t += 50;
+    l.pump();
+    expect(l.empty).toBe(true);
+    clock.t += 10_000;
+    expect(limiter.bytes.available()).toBe(10);
+    l.clear();
+  });
+
+  test("the buckets stay held while frames wait behind a busy socket, even when the limiter's timer finds nobody waiting for tokens", async () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ bytesPerSecond: 1000, burstBytes: 10, messagesPerSecond: undefined, burstMessages: undefined }, clock.now);
+    const queue = new OutboundQueue({ maxBufferedBytes: 1000, overflow: "error", reuseBuffers: true });
+    let busy = false;
+    let written = 0;
+    // The RawSocket contract's `write`: 0 while the kernel's buffer is full, else everything.
+    const socket = { write: (b: Uint8Array) => (busy ? 0 : ((written += b.length), b.length)) } as unknown as RawSocket;
+    const l: SendLanes = new SendLanes({ queue, host: { write: () => queue.flush(socket), flush: () => (queue.flush(socket), l.pump()) }, own: limiter, shared: undefined, maxBufferedBytes: 1000, overflow: "error" });
+    busy = true; // the socket takes nothing for now
+    for (let i = 0; i < 20; i++) l.enqueue(frame(i, 5), 1);
+    l.pump(); // the burst: 2 frames into the batch, then a wait for tokens (a real 1 ms timer)
+    queue.flush(socket); // the batch is in flight
+    expect(queue.holding).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 30)); // the timer fires: the lanes cannot move, so nobody waits for tokens
+    expect(limiter.isWaiting(l)).toBe(false);
+    clock.t += 50;
+    busy = false;
+    queue.flush(socket);
+    l.pump();
+    queue.flush(socket);
+    expect(written).toBe(10 + 50); // the 50 ms of tokens were kept, not capped at the 10-byte burst
+    l.clear();
+  });
+
+  test("during a long run of sends, frames take their tokens on time even while the socket holds (writes that complete only once the caller yields)", () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ bytesPerSecond: 1000, burstBytes: 10, messagesPerSecond: undefined, burstMessages: undefined }, clock.now);
+    const queue = new OutboundQueue({ maxBufferedBytes: 10_000, overflow: "error", reuseBuffers: true });
+    let busy = true;
+    let written = 0;
+    const socket = { write: (b: Uint8Array) => (busy ? 0 : ((written += b.length), b.length)) } as unknown as RawSocket;
+    const l = new SendLanes({ queue, host: { write: () => queue.flush(socket), flush: () => {} }, own: limiter, shared: undefined, maxBufferedBytes: 10_000, overflow: "error" });
+    for (let i = 0; i < 200; i++) {
+      l.enqueue(frame(i & 0xff, 5), 1);
+      clock.t += 1;
+    }
+    expect(queue.holding).toBe(true);
+    busy = false; // the caller yields: the writes go
+    queue.flush(socket);
+    // ~10 + 200 tokens came during the run: what they allowed left the lanes on time, not only the burst + 100 ms after it.
+    expect(written).toBeGreaterThanOrEqual(150);
+    expect(written).toBeLessThanOrEqual(210);
+    l.clear();
+  });
+
+  test("a long run of sends without yielding still releases what the tokens allow as it goes", () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ bytesPerSecond: 1000, burstBytes: 10, messagesPerSecond: undefined, burstMessages: undefined }, clock.now);
+    const { out, l } = lanes(10_000, "error", limiter);
+    // 200 frames of 5 B queued while 200 ms pass and nothing yields (no pump from a flush, no timer).
+    for (let i = 0; i < 200; i++) {
+      l.enqueue(frame(i & 0xff, 5), 1);
+      clock.t += 1;
+    }
+    // 10 + ~200 tokens came meanwhile; what they allowed went out without waiting for a flush.
+    expect(out.bytes().length).toBeGreaterThanOrEqual(150);
+    expect(out.bytes().length).toBeLessThanOrEqual(210);
+    l.clear();
   });
 });

@@ -18,6 +18,8 @@ export interface TransferPlan {
   count: number;
   bytesPerSecond: number;
   burstBytes: number;
+  /** How the client sends its `count` messages on "go"; by default all in one loop, as fast as `send` takes them. */
+  sendAll?: (send: () => void, count: number) => void;
 }
 
 export interface TransferResult {
@@ -61,9 +63,10 @@ export async function throttledTransfer(transport: Transport, plan: TransferPlan
       rateLimit: { bytesPerSecond: plan.bytesPerSecond, burstBytes: plan.burstBytes },
     });
     const payload = new Uint8Array(plan.messageBytes).fill(7);
-    client.once("message", () => {
-      for (let i = 0; i < plan.count; i++) client.send(payload);
+    const sendAll = plan.sendAll ?? ((send, count) => {
+      for (let i = 0; i < count; i++) send();
     });
+    client.once("message", () => sendAll(() => void client.send(payload), plan.count));
     const expectedMs = ((wireBytes - plan.burstBytes) / plan.bytesPerSecond) * 1000;
     await within(done, expectedMs * 3 + 10_000, `${plan.count} throttled messages of ${plan.messageBytes} B`);
     if (wrong !== "") throw new Error(wrong);

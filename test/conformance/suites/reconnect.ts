@@ -122,9 +122,17 @@ export const reconnectScenarios: Scenario[] = [
           hold = await transport.listen({ host: HOST, port, protocol: "raw" });
         }
         try {
-          // The first redial comes a second after the loss, once the port is held.
-          if (phase !== "backoff") await until(() => status.entries.some((e) => e.type === "connecting"), 5000, `${phase}: a dial started`);
-          if (phase === "handshake") await sleep(100); // the TCP connection is open; HELLO waits for an answer
+          // The first redial comes a second after the loss. On a loaded machine the python listener
+          // can take longer than that, and that dial is refused: wait for one that stays pending
+          // (it hangs on the never-accepting listener, or waits for an answer to HELLO).
+          if (phase !== "backoff") {
+            let since: number | undefined;
+            await until(() => {
+              if (client.state !== "connecting") since = undefined;
+              else since ??= performance.now();
+              return since !== undefined && performance.now() - since >= 150;
+            }, 8000, `${phase}: a dial started and stays pending`);
+          }
           equal(client.state, phase === "backoff" ? "disconnected" : "connecting", `${phase}: where the loop is`);
           const t0 = performance.now();
           const info: CloseInfo = await within(client.close(), 1000, `${phase}: close() resolves at once`);
