@@ -34,10 +34,13 @@ export const peerAttacks: Scenario[] = [
   hostile("a reset (RST) in the middle of a 16 MiB frame: closed with FW_SOCKET_ERROR, the partial frame let go even while its close info is kept", {
     async attack(arena) {
       const child = await hostilePeer(arena.ctx, arena.port, "rst-in-frame", 8 * MiB);
-      // Every runtime reports the reset as a socket error (never a silent close), and the partial
-      // frame goes with the connection even though the harness keeps its close info (an error holds
-      // its stack's receivers on V8: the connection used to keep 8 MiB of pieces alive through it).
-      await arena.offenderClosed("FW_SOCKET_ERROR", "the peer that reset mid-frame", 1, 10_000);
+      // The reset is reported as an error (never a silent close), and the partial frame goes with
+      // the connection even though the harness keeps its close info (an error holds its stack's
+      // receivers on V8: the connection used to keep 8 MiB of pieces alive through it). Usually a
+      // socket error; on Node the kernel's read sometimes ends with EOF before the ECONNRESET
+      // (measured: 'end', then the error 4–5 ms later, on about one run in four), and a stream that
+      // ends inside a frame is FW_MALFORMED_FRAME: the same verdict, told from what was read.
+      await arena.offenderClosed(["FW_SOCKET_ERROR", "FW_MALFORMED_FRAME"], "the peer that reset mid-frame", 1, 10_000);
       child.endInput();
       equal(await within(child.exited, 5000, "the hostile peer exits"), 0, "the hostile peer's exit code");
     },
