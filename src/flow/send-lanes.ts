@@ -10,6 +10,7 @@
  * batch at once, ahead of everything waiting here. Bytes in the lanes count in `bufferedAmount`,
  * so `send()` answers `"backpressure"` for them and `maxBufferedBytes` bounds them.
  */
+import type { TokenBucket } from "./token-bucket.ts";
 import { InvalidOptionError, InvalidUseError, QueueFullError } from "../errors.ts";
 import type { Framer } from "../framing/index.ts";
 import type { OutboundQueue, OverflowPolicy } from "./outbound-queue.ts";
@@ -124,6 +125,8 @@ export class SendLanes implements ThrottledSender {
   /** Frames and bytes queued since the lanes last moved frames on their own (see `PUMP_EVERY_FRAMES`). */
   #queuedFrames = 0;
   #queuedBytes = 0;
+  /** The one bucket `admits` consults when a connection has only its own byte limit (the common case): one call per send, not three. */
+  readonly #onlyBucket: TokenBucket | undefined;
 
   constructor(init: { queue: OutboundQueue; host: SendLanesHost; own: RateLimiter | undefined; shared: RateLimiter | undefined; maxBufferedBytes: number; overflow: OverflowPolicy }) {
     this.#queue = init.queue;
@@ -131,6 +134,7 @@ export class SendLanes implements ThrottledSender {
     this.#own = init.own;
     this.#shared = init.shared;
     this.#limited = init.own !== undefined || init.shared !== undefined;
+    this.#onlyBucket = init.own !== undefined && init.own.messages === undefined && init.shared === undefined ? init.own.bytes : undefined;
     this.#maxBuffered = init.maxBufferedBytes;
     this.#overflow = init.overflow;
   }
@@ -146,7 +150,8 @@ export class SendLanes implements ThrottledSender {
    */
   admits(size: number): boolean {
     if (this.count !== 0 || (this.#prioritized && this.#queue.holding)) return false;
-    return this.#take(size, false);
+    const bucket = this.#onlyBucket;
+    return bucket !== undefined ? bucket.tryTake(size) : this.#take(size, false);
   }
 
   /**
