@@ -7,6 +7,7 @@
  * the adapter refuses on `authorized`/`authorizationError` rather than on Bun's `success` flag,
  * which stays true for an unknown CA under `rejectUnauthorized: false` and false for a bad name.
  */
+import { nodeStyleKeyMaterial } from "../tls-material.ts";
 import type { ClientTlsSettings, ServerTlsSettings, TlsCapabilities } from "../../src/tls/options.ts";
 import { peerCertificateInfo, type RuntimePeerCertificate, type TlsInfo } from "../../src/tls/info.ts";
 import { subjectPublicKeyInfo } from "../../src/tls/der.ts";
@@ -50,13 +51,7 @@ function alpnWire(protocols: readonly string[]): Uint8Array {
 }
 
 function common(settings: ClientTlsSettings | ServerTlsSettings): Record<string, unknown> {
-  return {
-    ...(settings.ca !== undefined ? { ca: [...settings.ca] } : {}),
-    ...(settings.cert !== undefined ? { cert: settings.cert } : {}),
-    ...(settings.key !== undefined ? { key: settings.key } : {}),
-    ...(settings.passphrase !== undefined ? { passphrase: settings.passphrase } : {}),
-    ...(settings.alpn !== undefined ? { ALPNProtocols: alpnWire(settings.alpn) } : {}),
-  };
+  return nodeStyleKeyMaterial(settings, alpnWire);
 }
 
 /** `Bun.connect`'s `tls`. */

@@ -2,6 +2,7 @@
  * The neutral `tls` settings on `node:tls`, and what a TLS socket negotiated. Everything here
  * is honoured by Node, so the node adapter's TLS capabilities are the full option set.
  */
+import { nodeStyleKeyMaterial } from "../tls-material.ts";
 import * as crypto from "node:crypto";
 import * as tls from "node:tls";
 import { subjectPublicKeyInfo } from "../../src/tls/der.ts";
@@ -26,13 +27,7 @@ export const NODE_TLS: TlsCapabilities = {
 };
 
 function common(settings: ClientTlsSettings | ServerTlsSettings): Record<string, unknown> {
-  return {
-    ...(settings.ca !== undefined ? { ca: [...settings.ca] } : {}),
-    ...(settings.cert !== undefined ? { cert: settings.cert } : {}),
-    ...(settings.key !== undefined ? { key: settings.key } : {}),
-    ...(settings.passphrase !== undefined ? { passphrase: settings.passphrase } : {}),
-    ...(settings.alpn !== undefined ? { ALPNProtocols: [...settings.alpn] } : {}),
-  };
+  return nodeStyleKeyMaterial(settings, (protocols) => [...protocols]);
 }
 
 /** `tls.createServer` options. */
