@@ -17,7 +17,7 @@ import {
   type ServerAuthOptions,
   type Transport,
 } from "../../../src/index.ts";
-import { deepEqual, echoThree, equal, HOST, jsonFields, ok, RawPeer, rejectsWith, type Scenario, sleep, until, within, withServer } from "../kit.ts";
+import { concat, deepEqual, echoThree, equal, HOST, jsonFields, ok, RawPeer, rejectsWith, type Scenario, sleep, until, within, withServer } from "../kit.ts";
 
 const SECRET = "5ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2e75ec2";
 const OTHER_SECRET = "0be5e0be5e0be5e0be5e0be5e0be5e0be5e0be5e0be5e0be5e0be5e0be5e0be5";
@@ -64,15 +64,7 @@ async function captureHello(transport: Transport, auth: ReturnType<typeof hmacAu
     sides.push(c);
     c.on("message", (m) => chunks.push(m.slice()));
   });
-  const bytes = (): Uint8Array => {
-    const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-    let at = 0;
-    for (const c of chunks) {
-      all.set(c, at);
-      at += c.length;
-    }
-    return all;
-  };
+  const bytes = (): Uint8Array => concat(chunks);
   const complete = (): boolean => {
     const all = bytes();
     return all.length >= 4 && all.length >= 4 + new DataView(all.buffer).getUint32(0);

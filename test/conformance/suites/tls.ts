@@ -5,7 +5,7 @@
  * `FW_UNSUPPORTED` at listen/connect time instead (never a silent downgrade).
  */
 import type { Client, Connection, FramewireError, HandshakeInfo, TlsInfo } from "../../../src/index.ts";
-import { decoder, echoThree, encoder, equal, HOST, need, ok, RawPeer, rejectsWith, type Scenario, until, within, withServer } from "../kit.ts";
+import { concat, decoder, echoThree, encoder, equal, HOST, need, ok, RawPeer, rejectsWith, type Scenario, until, within, withServer } from "../kit.ts";
 import { clientSupports, expectUnsupportedConnect, expectUnsupportedListen, makePki, serverSupports, tlsClient, tlsEchoServer } from "./tls-kit.ts";
 
 type TlsFailure = FramewireError & { reason?: string };
@@ -298,13 +298,3 @@ export const tlsScenarios: Scenario[] = [
     },
   },
 ];
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
-  return all;
-}
