@@ -1,6 +1,7 @@
 import type { SocketAdapter } from "./adapter.ts";
 import { Client, type ClientOptions } from "./client.ts";
 import type { Codec } from "./codec/index.ts";
+import { chooseAdapter } from "./options.ts";
 import { Server, type ServerOptions } from "./server.ts";
 
 /**
@@ -50,7 +51,7 @@ export interface Transport {
 export function createTransport(adapter: SocketAdapter): Transport {
   return {
     adapter,
-    listen: ((options: ServerOptions<unknown> = {}) => Server.start(adapter, options)) as ListenFunction,
-    connect: ((options: ClientOptions<unknown>) => Client.open(adapter, options)) as ConnectFunction,
+    listen: (async (options: ServerOptions<unknown> = {}) => Server.start(chooseAdapter(adapter, options), options)) as ListenFunction,
+    connect: (async (options: ClientOptions<unknown>) => Client.open(chooseAdapter(adapter, options), options)) as ConnectFunction,
   };
 }

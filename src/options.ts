@@ -1,3 +1,4 @@
+import type { SocketAdapter } from "./adapter.ts";
 import { type Codec, type CodecName, resolveCodec } from "./codec/index.ts";
 import { InvalidOptionError } from "./errors.ts";
 import type { OverflowPolicy } from "./flow/outbound-queue.ts";
@@ -6,10 +7,17 @@ import { createFramer, type Framer, type FramingOptions } from "./framing/index.
 import { MAX_HANDSHAKE_FIELDS, MIN_FRAME_SIZE } from "./protocol/wire.ts";
 import { MAX_HANDSHAKE_TAGS } from "./protocol/handshake-budget.ts";
 import { CONNECTION_LIMIT_KEYS, type ConnectionLimitOptions, type ResolvedConnectionLimits, resolveConnectionLimits } from "./limits/options.ts";
-import { boolean, integer, oneOf, plainObject, rejectUnknownKeys, requireObject, stringRecord } from "./validate.ts";
+import { boolean, describeValue, integer, oneOf, plainObject, rejectUnknownKeys, requireObject, stringRecord } from "./validate.ts";
 
 /** Options shared by servers (for every accepted connection) and clients. */
 export interface ConnectionOptions<T = unknown> extends ConnectionLimitOptions {
+  /**
+   * The sockets to use for this server or client instead of the ones the entry point is bound
+   * to, e.g. `new NativeAdapter()` from `framewire/native`, or `new NodeAdapter()` to opt out of
+   * automatic selection.
+   * @default the entry point's adapter (`transport.adapter`)
+   */
+  adapter?: SocketAdapter;
   /**
    * How messages become bytes: `"buffer"` (Uint8Array as is), `"text"` (strict UTF-8), `"json"`,
    * `"cbor"`, or a codec object: your own `{ name, encode, decode }`, or `jsonCodec(limits)` /
@@ -158,6 +166,7 @@ const MAX_KEEPALIVE_MS = 32_767_000;
 
 /** The keys of {@link ConnectionOptions}; `listen` and `connect` add their own. */
 export const CONNECTION_OPTION_KEYS = [
+  "adapter",
   "codec",
   "protocol",
   "framing",
@@ -269,4 +278,19 @@ function rawFramer(framing: FramingOptions | Framer | undefined, maxFrameSize: n
     return createFramer({ ...framing, maxFrameSize: 16 * MiB });
   }
   return createFramer(framing);
+}
+
+/**
+ * The adapter a `listen` / `connect` call runs on: its `adapter` option, checked, or `bound` (the
+ * entry point's).
+ * @throws InvalidOptionError when `adapter` is not an adapter
+ */
+export function chooseAdapter(bound: SocketAdapter, options: { readonly adapter?: unknown } | undefined): SocketAdapter {
+  const chosen = options?.adapter;
+  if (chosen === undefined) return bound;
+  const candidate = chosen as Partial<SocketAdapter> | null;
+  if (typeof candidate !== "object" || candidate === null || typeof candidate.listen !== "function" || typeof candidate.connect !== "function" || typeof candidate.capabilities !== "object") {
+    throw new InvalidOptionError(`adapter must be a SocketAdapter (an object with listen, connect and capabilities), got ${describeValue(chosen)}`);
+  }
+  return candidate as SocketAdapter;
 }
