@@ -42,6 +42,8 @@ export const ErrorCode = {
   SHUTDOWN: "FW_SHUTDOWN",
   /** The adapter or runtime cannot honour an option. */
   UNSUPPORTED: "FW_UNSUPPORTED",
+  /** The native library could not be found or loaded (or has another ABI version): `reason` on the error says why. */
+  NATIVE_UNAVAILABLE: "FW_NATIVE_UNAVAILABLE",
   /** An option or argument is unknown, out of range or of the wrong kind. */
   INVALID_OPTION: "FW_INVALID_OPTION",
   /** An API used in a way that cannot work, e.g. iterating a connection that also has `message` listeners. */

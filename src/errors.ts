@@ -160,6 +160,14 @@ export class UnsupportedError extends FramewireError {
   }
 }
 
+/** The native adapter's library could not be found or loaded; `reason` says why (each place looked, or the loader's error). */
+export class NativeUnavailableError extends FramewireError {
+  override readonly name = "NativeUnavailableError";
+  constructor(readonly reason: string) {
+    super(ErrorCode.NATIVE_UNAVAILABLE, `the native library is not available: ${reason}`);
+  }
+}
+
 /** An option or argument failed validation; nothing was done. */
 export class InvalidOptionError extends FramewireError {
   override readonly name = "InvalidOptionError";

@@ -84,6 +84,7 @@ export {
   SessionExpiredError,
   SocketError,
   UnsupportedError,
+  NativeUnavailableError,
 } from "./errors.ts";
 export { IdleTimeoutError, PendingBudgetError, SlowPeerError } from "./errors.ts";
 export type { ConnectionLimitOptions, ConnectionRate, MinReceiveRate, ServerLimitOptions } from "./limits/options.ts";

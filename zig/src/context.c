@@ -117,6 +117,7 @@ void *fwn_create(uint32_t batch_bytes, uint32_t high_water, void (*notify)(void)
   ctx->batch_bytes = batch_bytes;
   ctx->high_water = high_water;
   ctx->notify = notify;
+  ctx->armed = 1; /* JS has taken nothing yet: the first record notifies */
   return ctx;
 }
 
