@@ -333,6 +333,11 @@ export class Client<T = Uint8Array> extends TypedEmitter<ClientEvents<T>> implem
     this.#openedAt = performance.now();
     this.#setState("open");
     this.#sendOffline();
+    // An adapter may deliver the handshake's last bytes and the socket's close in one go (the
+    // native one does, from one batch): the connection closed before it was adopted, and its
+    // close event has been and gone. Handle that close now, after the caller's "connected".
+    const closedAlready = connection.closeInfo;
+    if (connection.state === "closed" && closedAlready !== undefined) queueMicrotask(() => this.#onConnectionClose(connection, closedAlready));
   }
 
   #onConnectionClose(connection: Connection<T>, info: CloseInfo): void {
