@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include <libwebsockets.h>
@@ -262,6 +265,36 @@ void fwn_io_pause(fwn_ctx *ctx, fwn_conn *c, int paused) {
     update_rx(c);
 }
 
+/*
+ * Why lws closed the socket: 0 the peer's FIN, an errno for a failure, -1 neither (the socket is
+ * still fine: lws gave up on it for a reason of its own). lws's recv already consumed the error,
+ * and after a reset a recv reads 0 just as after a FIN, so the TCP state tells them apart.
+ */
+static int peer_end_or_error(fwn_conn *c) {
+    int err = 0;
+    socklen_t el = sizeof err;
+    if (!getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) && err) return err;
+    if (c->is_unix) {
+        char b;
+        return recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0 ? 0 : -1;
+    }
+    struct tcp_info ti;
+    socklen_t tl = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl)) return -1;
+    switch (ti.tcpi_state) {
+    case TCP_CLOSE_WAIT:
+    case TCP_LAST_ACK:
+    case TCP_CLOSING:
+    case TCP_TIME_WAIT:
+        return 0;
+    case TCP_CLOSE: /* both FINs done, or a reset before ours */
+        return c->fin_sent ? 0 : ECONNRESET;
+    default:
+        return -1;
+    }
+}
+
 /* lws closes a raw socket on error, on POLLHUP and on a read of 0 (the peer's FIN: lws 4.1.6
  * cannot keep a half-closed raw socket). The fd is still open here, so tell FIN from error. */
 static void on_close(fwn_ctx *ctx, fwn_conn *c) {
@@ -283,19 +316,13 @@ static void on_close(fwn_ctx *ctx, fwn_conn *c) {
     fwn_stat_sub(ctx, FWN_STAT_QUEUED_OUT, c->out.len);
     pthread_mutex_unlock(&ctx->lock);
     char why[128] = "";
-    if (!c->close_requested) {
+    if (!c->close_requested && !ctx->stopping) {
         if (c->stash_len) fwn_emit_data_pending(ctx, c->id, c->stash, c->stash_len);
-        char b;
-        ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-        int err = 0;
-        socklen_t el = sizeof err;
-        if (n == 0) {
+        int err = peer_end_or_error(c);
+        if (err == 0)
             fwn_emit(ctx, FWN_EV_END, c->id, NULL, 0, NULL, 0);
-        } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-            snprintf(why, sizeof why, "%s", strerror(errno));
-        } else if (!getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) && err) {
+        else if (err > 0)
             snprintf(why, sizeof why, "%s", strerror(err));
-        }
     }
     fwn_emit_text(ctx, FWN_EV_CLOSED, c->id, why);
     fwn_stat_sub(ctx, FWN_STAT_CONNECTIONS, 1);

@@ -85,7 +85,9 @@ static int take_batch(tc *t) {
         if (kind == FWN_EV_DATA) {
             CHECK(len > 0);
             add_data(t, id, p, len);
-        } else if (kind != FWN_EV_LOG) {
+        } else if (kind == FWN_EV_LOG) {
+            fprintf(stderr, "lws log (%u): %.*s\n", id, (int)len, (const char *)p);
+        } else {
             if (kind == FWN_EV_END || kind == FWN_EV_CLOSED || kind == FWN_EV_DRAIN) {
                 CHECK(id < MAX_IDS && !t->closed[id]);
                 if (kind == FWN_EV_END) t->ended[id] = 1;
@@ -129,6 +131,8 @@ static ev *find(tc *t, uint8_t kind, uint32_t id) {
         if (!e->used && e->kind == kind && (id == ANY_ID || e->id == id)) return e;
     return NULL;
 }
+
+int find_unused_drain(tc *t, uint32_t id) { return find(t, FWN_EV_DRAIN, id) != NULL; }
 
 ev *expect(tc *t, uint8_t kind, uint32_t id, int ms) {
     for (int waited = 0;; waited += 5) {

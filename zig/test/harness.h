@@ -52,6 +52,8 @@ uint32_t listen_tcp(tc *t, uint32_t lid, const char *host); /* returns the port 
 /* Dials and accepts: returns the client's and the server's connection ids. */
 void dial_pair(tc *client, tc *server, uint32_t dial_id, const char *host, uint32_t port, uint32_t *cid, uint32_t *sid);
 uint64_t stat_of(tc *t, int slot);
+/* 1 if an unused DRAIN for `id` is already there (no pumping). */
+int find_unused_drain(tc *t, uint32_t id);
 int count_fds(void);
 void fill_pattern(uint8_t *p, uint32_t n, uint32_t seed);
 
