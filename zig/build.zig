@@ -27,6 +27,7 @@ const tests = [_][]const u8{
     "test_ipv6",
     "test_halfclose",
     "test_batch_full",
+    "test_notify",
 };
 
 const c_flags = [_][]const u8{
