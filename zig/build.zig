@@ -28,6 +28,7 @@ const tests = [_][]const u8{
     "test_halfclose",
     "test_batch_full",
     "test_notify",
+    "test_partial",
 };
 
 const c_flags = [_][]const u8{
