@@ -11,8 +11,9 @@
 #define KEEP_WHEN_EMPTY 65536u
 
 int fwn_outq_append(fwn_outq *q, const uint8_t *bytes, uint32_t len) {
+    if (!len) return 0;
     if (q->cap - q->head - q->len < len) {
-        if (q->head) { /* compact first */
+        if (q->head && q->len) { /* compact first */
             memmove(q->data, q->data + q->head, q->len);
             q->head = 0;
         }
@@ -33,6 +34,7 @@ int fwn_outq_append(fwn_outq *q, const uint8_t *bytes, uint32_t len) {
 
 uint32_t fwn_outq_take(fwn_outq *q, uint8_t *dst, uint32_t max) {
     uint32_t n = q->len < max ? q->len : max;
+    if (!n) return 0;
     memcpy(dst, q->data + q->head, n);
     q->head += n;
     q->len -= n;

@@ -303,7 +303,7 @@ static void on_close(fwn_ctx *ctx, fwn_conn *c) {
         int err = c->connect_errno;
         socklen_t el = sizeof err;
         if (!err && (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) || !err)) err = ECONNREFUSED;
-        const char *why = c->aborted ? "aborted" : ctx->stopping ? "stopped" : strerror(err);
+        const char *why = c->aborted ? "aborted" : __atomic_load_n(&ctx->stopping, __ATOMIC_ACQUIRE) ? "stopped" : strerror(err);
         fwn_dial_remove(ctx, c);
         fwn_emit_text(ctx, FWN_EV_CONNECT_FAILED, c->dial_id, why);
         conn_free(c);
@@ -316,7 +316,7 @@ static void on_close(fwn_ctx *ctx, fwn_conn *c) {
     fwn_stat_sub(ctx, FWN_STAT_QUEUED_OUT, c->out.len);
     pthread_mutex_unlock(&ctx->lock);
     char why[128] = "";
-    if (!c->close_requested && !ctx->stopping) {
+    if (!c->close_requested && !__atomic_load_n(&ctx->stopping, __ATOMIC_ACQUIRE)) {
         if (c->stash_len) fwn_emit_data_pending(ctx, c->id, c->stash, c->stash_len);
         int err = peer_end_or_error(c);
         if (err == 0)
