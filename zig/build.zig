@@ -10,6 +10,7 @@ const lib_sources = [_][]const u8{
     "conntable.c",
     "outqueue.c",
     "sockets.c",
+    "conn_io.c",
     "listen.c",
     "connect.c",
     "address.c",

@@ -110,19 +110,13 @@ uint32_t fwn_emit_data(fwn_ctx *ctx, uint32_t id, const uint8_t *data, uint32_t 
     return take;
 }
 
-/* DATA that must not be lost (stashed bytes of a connection that closed): split to fit a buffer. */
-void fwn_emit_data_pending(fwn_ctx *ctx, uint32_t id, const uint8_t *data, uint32_t len) {
-    uint32_t max = (ctx->batch_bytes - FWN_REC_HEADER) & ~3u;
-    while (len) {
-        uint32_t n = len < max ? len : max;
-        uint32_t took = fwn_emit_data(ctx, id, data, n);
-        if (!took) {
-            fwn_emit(ctx, FWN_EV_DATA, id, data, n, NULL, 0);
-            took = n;
-        }
-        data += took;
-        len -= took;
-    }
+uint32_t fwn_data_room(fwn_ctx *ctx) {
+    pthread_mutex_lock(&ctx->lock);
+    flush_pending_locked(ctx);
+    uint32_t room = ctx->batch_bytes - ctx->used[ctx->fill];
+    room = ctx->pend_head || room <= FWN_REC_HEADER ? 0 : (room - FWN_REC_HEADER) & ~3u;
+    pthread_mutex_unlock(&ctx->lock);
+    return room;
 }
 
 /* Log lines: dropped rather than queued when there is no room. */

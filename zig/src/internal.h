@@ -18,7 +18,7 @@
 #define FWN_MIN_BATCH 65536u
 #define FWN_MAX_BATCH (1u << 30)
 #define FWN_REC_HEADER 12u
-#define FWN_WRITE_CHUNK (256u * 1024u) /* bytes per lws_write */
+#define FWN_WRITE_CHUNK (256u * 1024u) /* bytes per send() */
 #define FWN_RX_BUFFER 65536u           /* pt_serv_buf_size and rx_buffer_size */
 #define FWN_DEFAULT_HIGH_WATER (1u << 20)
 #define FWN_MAX_HIGH_WATER (1u << 30)
@@ -35,7 +35,11 @@ typedef struct fwn_outq {
     uint32_t head, len, cap;
 } fwn_outq;
 
+/* The first member of fwn_conn and fwn_listener: tells a wsi's opaque pointer apart. */
+enum { FWN_OBJ_CONN = 1, FWN_OBJ_LISTENER = 2 };
+
 typedef struct fwn_conn {
+    int obj; /* FWN_OBJ_CONN */
     struct fwn_ctx *ctx;
     uint32_t id;         /* 0 while a dial is still connecting (JS does not know it yet) */
     uint32_t dial_id;    /* JS's dial id, for dialed connections */
@@ -52,15 +56,17 @@ typedef struct fwn_conn {
 
     /* io */
     struct lws *wsi;
-    uint8_t connecting, aborted, ending, fin_sent, close_requested, user_paused, room_paused;
-    int connect_errno;
-    uint8_t *stash; /* received bytes that did not fit in the batch buffer */
-    uint32_t stash_len;
+    uint8_t connecting, aborted, ending, fin_sent, peer_fin, close_requested, user_paused, room_paused;
+    uint8_t in_table; /* announced to JS: CLOSED will follow */
+    int close_errno;  /* why a recv/send/connect failed */
     struct fwn_conn *room_prev, *room_next; /* connections paused for batch room */
     struct fwn_conn *dial_next;             /* dials still connecting */
+    struct fwn_conn *rearm_prev, *rearm_next; /* want POLLOUT again (see fwn_io_rearm) */
+    uint8_t rearm_queued;
 } fwn_conn;
 
 typedef struct fwn_listener {
+    int obj; /* FWN_OBJ_LISTENER */
     struct fwn_listener *next;
     uint32_t id;
     int fd;
@@ -133,8 +139,9 @@ typedef struct fwn_ctx {
     fwn_listener *listeners;
     fwn_conn *dials;
     fwn_conn *room_head;
+    fwn_conn *rearm_head;
     fwn_conn *adopting; /* the conn inside lws_adopt_descriptor_vhost_via_info */
-    uint8_t *scratch; /* LWS_PRE + FWN_WRITE_CHUNK, for lws_write */
+    uint8_t *scratch; /* FWN_WRITE_CHUNK bytes for recv and send */
 } fwn_ctx;
 
 static inline void fwn_stat_add(fwn_ctx *ctx, int slot, uint64_t n) {
@@ -148,7 +155,7 @@ static inline void fwn_stat_sub(fwn_ctx *ctx, int slot, uint64_t n) {
 void fwn_emit(fwn_ctx *ctx, uint8_t kind, uint32_t id, const void *a, uint32_t alen, const void *b, uint32_t blen);
 void fwn_emit_text(fwn_ctx *ctx, uint8_t kind, uint32_t id, const char *text);
 uint32_t fwn_emit_data(fwn_ctx *ctx, uint32_t id, const uint8_t *data, uint32_t len);
-void fwn_emit_data_pending(fwn_ctx *ctx, uint32_t id, const uint8_t *data, uint32_t len);
+uint32_t fwn_data_room(fwn_ctx *ctx); /* DATA payload bytes that fit now (0 while control records wait) */
 void fwn_emit_droppable(fwn_ctx *ctx, uint8_t kind, uint32_t id, const char *text);
 void fwn_batch_free(fwn_ctx *ctx);
 
@@ -166,7 +173,8 @@ void fwn_table_free(fwn_table *t);
 
 /* outqueue.c */
 int fwn_outq_append(fwn_outq *q, const uint8_t *bytes, uint32_t len);
-uint32_t fwn_outq_take(fwn_outq *q, uint8_t *dst, uint32_t max);
+uint32_t fwn_outq_peek(const fwn_outq *q, uint8_t *dst, uint32_t max);
+void fwn_outq_drop(fwn_outq *q, uint32_t n);
 void fwn_outq_free(fwn_outq *q);
 
 /* sockets.c — lws callbacks and connection life (I/O thread) */
@@ -175,6 +183,14 @@ int fwn_lws_service(fwn_ctx *ctx);
 void fwn_lws_destroy(fwn_ctx *ctx);
 fwn_conn *fwn_conn_new(fwn_ctx *ctx, int fd);
 int fwn_adopt(fwn_ctx *ctx, fwn_conn *conn); /* 0; -1 freed, nothing emitted; -2 closed with its events */
+int fwn_dial_done(fwn_ctx *ctx, fwn_conn *conn);
+
+/* conn_io.c — a connection's bytes (I/O thread) */
+int fwn_conn_readable(fwn_ctx *ctx, fwn_conn *conn);
+int fwn_conn_writable(fwn_ctx *ctx, fwn_conn *conn);
+void fwn_room_forget(fwn_ctx *ctx, fwn_conn *conn);
+void fwn_rearm_forget(fwn_ctx *ctx, fwn_conn *conn);
+void fwn_io_rearm(fwn_ctx *ctx);
 void fwn_io_writable(fwn_ctx *ctx, fwn_conn *conn);
 void fwn_io_end(fwn_ctx *ctx, fwn_conn *conn);
 void fwn_io_close(fwn_ctx *ctx, fwn_conn *conn);

@@ -101,6 +101,7 @@ void fwn_io_listen(fwn_ctx *ctx, const fwn_cmd *cmd) {
         fwn_emit_text(ctx, FWN_EV_LISTEN_FAILED, cmd->id, "out of memory");
         return;
     }
+    l->obj = FWN_OBJ_LISTENER;
     l->id = cmd->id;
     l->fd = fd;
     lws_adopt_desc_t info;

@@ -32,17 +32,20 @@ int fwn_outq_append(fwn_outq *q, const uint8_t *bytes, uint32_t len) {
     return 0;
 }
 
-uint32_t fwn_outq_take(fwn_outq *q, uint8_t *dst, uint32_t max) {
+uint32_t fwn_outq_peek(const fwn_outq *q, uint8_t *dst, uint32_t max) {
     uint32_t n = q->len < max ? q->len : max;
-    if (!n) return 0;
-    memcpy(dst, q->data + q->head, n);
+    if (n) memcpy(dst, q->data + q->head, n);
+    return n;
+}
+
+void fwn_outq_drop(fwn_outq *q, uint32_t n) {
+    if (n > q->len) n = q->len;
     q->head += n;
     q->len -= n;
     if (!q->len) {
         q->head = 0;
         if (q->cap > KEEP_WHEN_EMPTY) fwn_outq_free(q);
     }
-    return n;
 }
 
 void fwn_outq_free(fwn_outq *q) {

@@ -27,7 +27,10 @@ int main(void) {
     expect_bytes(t, sid, TOTAL, 15000);
     CHECK(memcmp(t->data[sid], src, TOTAL) == 0);
     expect(t, FWN_EV_END, sid, 3000);
+    CHECK(fwn_end(t->ctx, sid) == 0);
     expect(t, FWN_EV_CLOSED, sid, 3000);
+    expect(t, FWN_EV_END, cid, 3000);
+    expect(t, FWN_EV_CLOSED, cid, 3000);
     for (uint32_t i = 0; i < CONNS; i++) {
         expect(t, FWN_EV_CONNECTED, ANY_ID, 3000);
         expect(t, FWN_EV_ACCEPTED, ANY_ID, 3000);

@@ -45,24 +45,31 @@ int main(void) {
     CHECK(stat_of(t, FWN_STAT_BYTES_OUT) == 2ull * TOTAL);
     CHECK(stat_of(t, FWN_STAT_QUEUED_OUT) == 0);
 
-    /* half-close from the client: the server sees END; lws then closes both (see README) */
+    /* half-close from the client: the server sees END and can still answer, then ends too */
     CHECK(fwn_end(t->ctx, cid) == 0);
     CHECK(fwn_send(t->ctx, cid, src, 10) == FWN_ERR_CLOSED);
     CHECK(fwn_end(t->ctx, cid) == FWN_ERR_CLOSED);
     expect(t, FWN_EV_END, sid, 3000);
-    expect(t, FWN_EV_CLOSED, sid, 3000);
+    CHECK(!t->closed[sid]);
+    CHECK(fwn_send(t->ctx, sid, (const uint8_t *)"late reply", 10) == 10);
+    expect_bytes(t, cid, TOTAL + 10, 3000);
+    CHECK(memcmp(t->data[cid] + TOTAL, "late reply", 10) == 0);
+    CHECK(fwn_end(t->ctx, sid) == 0);
     expect(t, FWN_EV_END, cid, 3000);
     ev *c = expect(t, FWN_EV_CLOSED, cid, 3000);
+    CHECK(c->len == 0);
+    c = expect(t, FWN_EV_CLOSED, sid, 3000);
     CHECK(c->len == 0);
     CHECK(fwn_send(t->ctx, sid, src, 10) == FWN_ERR_CLOSED);
     CHECK(stat_of(t, FWN_STAT_CONNECTIONS) == 0);
 
-    /* fwn_close: CLOSED with no reason, the peer sees END + CLOSED */
+    /* fwn_close: CLOSED with no reason; the peer sees END, and closes once it ends too */
     dial_pair(t, t, 43, "127.0.0.1", port, &cid, &sid);
     CHECK(fwn_close(t->ctx, sid) == 0);
     ev *s = expect(t, FWN_EV_CLOSED, sid, 3000);
     CHECK(s->len == 0);
     expect(t, FWN_EV_END, cid, 3000);
+    CHECK(fwn_end(t->ctx, cid) == 0);
     expect(t, FWN_EV_CLOSED, cid, 3000);
     CHECK(fwn_close(t->ctx, sid) == FWN_ERR_CLOSED);
 

@@ -1,9 +1,10 @@
 /*
- * What lws 4.1.6 raw sockets do with half-close, against a plain POSIX peer:
+ * Half-close both ways, against a plain POSIX peer:
  * - our fwn_end: FIN after the queued bytes; the peer reads them then EOF, and may still send:
  *   we deliver its bytes, then END (its FIN) and CLOSED.
- * - the peer's FIN: lws closes the raw socket on a read of 0, so we report END then CLOSED at
- *   once and the peer reads EOF: a half-closed connection cannot be kept open.
+ * - the peer's FIN: END; we can still send until fwn_end, then CLOSED. (lws's raw *socket* role
+ *   would close on that FIN; the library reads and writes adopted raw-file descriptors itself.)
+ * - a reset: CLOSED with the reason, no END.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -63,17 +64,21 @@ int main(void) {
     expect(t, FWN_EV_CLOSED, sid, 2000);
     close(fd);
 
-    /* 2. the peer ends first: END then CLOSED at once; our side cannot answer any more */
+    /* 2. the peer ends first: END, and our side can still answer until it ends too */
     fd = plain_connect(port);
     sid = expect(t, FWN_EV_ACCEPTED, ANY_ID, 2000)->id;
     CHECK(send(fd, "bye", 3, 0) == 3);
     shutdown(fd, SHUT_WR);
     expect_bytes(t, sid, 3, 2000);
     expect(t, FWN_EV_END, sid, 2000);
+    CHECK(!t->closed[sid]);
+    CHECK(fwn_send(t->ctx, sid, big, sizeof big) == (int32_t)sizeof big);
+    CHECK(fwn_end(t->ctx, sid) == 0);
+    CHECK(read_all(fd, got, sizeof got) == (long)sizeof big);
+    CHECK(memcmp(got, big, sizeof big) == 0);
     ev *c = expect(t, FWN_EV_CLOSED, sid, 2000);
     CHECK(c->len == 0);
     CHECK(fwn_send(t->ctx, sid, (const uint8_t *)"late", 4) == FWN_ERR_CLOSED);
-    CHECK(read_all(fd, got, sizeof got) == 0);
     close(fd);
 
     /* 3. a reset: CLOSED with a reason, no END */

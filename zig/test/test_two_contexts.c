@@ -37,8 +37,11 @@ int main(void) {
     CHECK(memcmp(b->data[ab_s], x, N) == 0);
     CHECK(memcmp(a->data[ba_s], y, N) == 0);
     CHECK(a->data_len[ab_c] == 0 && b->data_len[ba_c] == 0);
-    /* stopping one context closes its sockets; the other sees them end */
+    /* stopping one context closes its sockets; the other sees them end, and closes as it ends */
     tc_stop_free(a);
+    expect(b, FWN_EV_END, ab_s, 3000);
+    expect(b, FWN_EV_END, ba_c, 3000);
+    CHECK(fwn_end(b->ctx, ab_s) == 0 && fwn_end(b->ctx, ba_c) == 0);
     expect(b, FWN_EV_CLOSED, ab_s, 3000);
     expect(b, FWN_EV_CLOSED, ba_c, 3000);
     tc_stop_free(b);
