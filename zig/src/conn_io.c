@@ -133,23 +133,23 @@ int fwn_conn_writable(fwn_ctx *ctx, fwn_conn *c) {
             c->close_errno = errno;
             return -1;
         }
-        int drain = 0;
         pthread_mutex_lock(&ctx->lock);
         fwn_outq_drop(&c->out, (uint32_t)w);
-        left = c->out.len;
-        if (c->want_drain && (left == 0 || left < ctx->high_water / 2)) {
-            c->want_drain = 0;
-            drain = 1;
-        }
         pthread_mutex_unlock(&ctx->lock);
         fwn_stat_sub(ctx, FWN_STAT_QUEUED_OUT, (uint64_t)w);
         fwn_stat_add(ctx, FWN_STAT_BYTES_OUT, (uint64_t)w);
-        if (drain) fwn_emit(ctx, FWN_EV_DRAIN, c->id, NULL, 0, NULL, 0);
         if ((uint32_t)w < n) break; /* the kernel is full */
     }
+    int drain = 0;
     pthread_mutex_lock(&ctx->lock);
     left = c->out.len;
+    /* also after fwn_send's direct send took all it accepted (nothing was queued) */
+    if (c->want_drain && (left == 0 || left < ctx->high_water / 2)) {
+        c->want_drain = 0;
+        drain = 1;
+    }
     pthread_mutex_unlock(&ctx->lock);
+    if (drain) fwn_emit(ctx, FWN_EV_DRAIN, c->id, NULL, 0, NULL, 0);
     if (left) {
         rearm(ctx, c); /* POLLOUT when the kernel has room again */
     } else if (c->ending && !c->fin_sent) {

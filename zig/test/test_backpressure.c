@@ -57,6 +57,19 @@ int main(void) {
     expect_bytes(t, sid, sent + 1000, 5000);
     CHECK(memcmp(t->data[sid], src, sent + 1000) == 0);
     tc_stop_free(t);
+
+    /* a short answer whose accepted bytes all went out at once still owes its DRAIN */
+    tc *u = tc_new(64 * 1024, 1000);
+    port = listen_tcp(u, 1, "127.0.0.1");
+    dial_pair(u, u, 6, "127.0.0.1", port, &cid, &sid);
+    CHECK(fwn_send(u->ctx, cid, src, 5000) == 1000);
+    expect(u, FWN_EV_DRAIN, cid, 3000);
+    expect_bytes(u, sid, 1000, 3000);
+    CHECK(fwn_send(u->ctx, cid, src + 1000, 500) == 500);
+    expect_bytes(u, sid, 1500, 3000);
+    CHECK(memcmp(u->data[sid], src, 1500) == 0);
+    CHECK(!find_unused_drain(u, cid)); /* a whole answer owes none */
+    tc_stop_free(u);
     free(src);
     fprintf(stderr, "ok\n");
     return 0;
