@@ -32,6 +32,28 @@ int main(void) {
     CHECK(fwn_connect(t->ctx, 7, "127.0.0.1", (int32_t)p2, NULL, NULL, 0, "nosuchdev0") == 0);
     expect(t, FWN_EV_CONNECT_FAILED, 7, 2000);
 
+    /* SO_BINDTODEVICE to loopback: connects with CAP_NET_RAW (root), else fails with EPERM */
+    CHECK(fwn_connect(t->ctx, 11, "127.0.0.1", (int32_t)p2, NULL, NULL, 0, "lo") == 0);
+    int lo = 0;
+    for (int i = 0; i < 400 && !lo; i++) {
+        pump_all(5);
+        for (ev *x = t->head; x; x = x->next) {
+            if (x->used) continue;
+            if (x->kind == FWN_EV_CONNECT_FAILED && x->id == 11) {
+                CHECK(strstr((char *)x->p, "not permitted") != NULL);
+                x->used = 1;
+                lo = 1;
+            } else if (x->kind == FWN_EV_CONNECTED && u32_at(x->p) == 11) {
+                x->used = 1;
+                CHECK(fwn_close(t->ctx, x->id) == 0);
+                expect(t, FWN_EV_ACCEPTED, ANY_ID, 2000);
+                lo = 2;
+            }
+        }
+    }
+    CHECK(lo);
+    fprintf(stderr, "bind to lo: %s\n", lo == 2 ? "connected" : "not permitted");
+
     /* a local address and port: the server sees them */
     uint32_t lport = listen_tcp(t, 8, "127.0.0.1"); /* a free port: take it, then free it */
     CHECK(fwn_unlisten(t->ctx, 8) == 0);
