@@ -30,6 +30,7 @@ const tests = [_][]const u8{
     "test_batch_full",
     "test_notify",
     "test_partial",
+    "test_emfile",
 };
 
 const c_flags = [_][]const u8{
@@ -78,6 +79,8 @@ pub fn build(b: *std.Build) void {
 
     const test_step = b.step("test", "Build and run the C tests against the library");
     for (tests) |name| {
+        // valgrind virtualizes RLIMIT_NOFILE (it keeps descriptors of its own above the limit)
+        if (valgrind and std.mem.eql(u8, name, "test_emfile")) continue;
         const tmod = b.createModule(.{ .target = target, .optimize = optimize, .link_libc = true });
         tmod.addIncludePath(b.path("include"));
         tmod.addIncludePath(b.path("test"));

@@ -203,6 +203,7 @@ void fwn_io_listen(fwn_ctx *ctx, const fwn_cmd *cmd);
 void fwn_io_unlisten(fwn_ctx *ctx, uint32_t id);
 int fwn_listener_readable(fwn_ctx *ctx, fwn_listener *l);
 void fwn_listener_closed(fwn_ctx *ctx, fwn_listener *l);
+void fwn_listener_retry(fwn_ctx *ctx, fwn_listener *l);
 void fwn_io_connect(fwn_ctx *ctx, const fwn_cmd *cmd);
 void fwn_io_abort(fwn_ctx *ctx, uint32_t dial_id);
 void fwn_dial_remove(fwn_ctx *ctx, fwn_conn *conn);

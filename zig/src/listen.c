@@ -19,6 +19,7 @@
 
 #define DEFAULT_BACKLOG 511
 #define ACCEPTS_PER_WAKE 64 /* fairness: the loop serves other sockets in between */
+#define ACCEPT_RETRY_US 100000
 
 static int open_unix(const char *path, int backlog, char *why, size_t wl) {
     struct sockaddr_un sun;
@@ -138,7 +139,13 @@ int fwn_listener_readable(fwn_ctx *ctx, fwn_listener *l) {
         int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
-            break; /* EAGAIN; EMFILE and the like: try again on the next POLLIN */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* out of descriptors: the connection stays in the kernel's queue and POLLIN
+                 * stays on, so stop polling for a while instead of spinning */
+                lws_rx_flow_control(l->wsi, 0);
+                lws_set_timer_usecs(l->wsi, ACCEPT_RETRY_US);
+            }
+            break;
         }
         fwn_conn *c = fwn_conn_new(ctx, fd);
         if (!c) {
@@ -150,6 +157,8 @@ int fwn_listener_readable(fwn_ctx *ctx, fwn_listener *l) {
     }
     return 0;
 }
+
+void fwn_listener_retry(fwn_ctx *ctx, fwn_listener *l) { lws_rx_flow_control(l->wsi, 1); }
 
 void fwn_listener_closed(fwn_ctx *ctx, fwn_listener *l) {
     for (fwn_listener **p = &ctx->listeners; *p; p = &(*p)->next) {

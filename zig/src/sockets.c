@@ -232,6 +232,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return c ? fwn_conn_readable(ctx, c) : -1;
     case LWS_CALLBACK_RAW_WRITEABLE_FILE:
         return c ? fwn_conn_writable(ctx, c) : 0;
+    case LWS_CALLBACK_TIMER:
+        if (l) fwn_listener_retry(ctx, l);
+        return 0;
     case LWS_CALLBACK_RAW_CLOSE_FILE:
         lws_set_opaque_user_data(wsi, NULL);
         if (c) on_close(ctx, c);
