@@ -19,13 +19,6 @@
 extern "C" {
 #endif
 
-/* The library is built with hidden visibility; only these functions are exported. */
-#if defined(FWN_BUILDING) && defined(__GNUC__)
-#define FWN_API __attribute__((visibility("default")))
-#else
-#define FWN_API
-#endif
-
 /* Bumped on every incompatible change; loaders refuse a library whose fwn_abi_version differs. */
 #define FWN_ABI_VERSION 1
 
@@ -71,7 +64,7 @@ extern "C" {
 #define FWN_STAT_COUNT 6
 
 /* The library's ABI version (FWN_ABI_VERSION it was built with). */
-FWN_API uint32_t fwn_abi_version(void);
+uint32_t fwn_abi_version(void);
 
 /*
  * A new context. `batch_bytes` is the size of each of the two batch buffers (at least 64 KiB);
@@ -81,20 +74,20 @@ FWN_API uint32_t fwn_abi_version(void);
  * safe foreign-thread callback (koffi, Deno) pass null and use fwn_wait.
  * Returns null when out of memory.
  */
-FWN_API void *fwn_create(uint32_t batch_bytes, uint32_t high_water, void (*notify)(void));
+void *fwn_create(uint32_t batch_bytes, uint32_t high_water, void (*notify)(void));
 
 /* Starts the I/O thread (creates the libwebsockets context on it). 0, or FWN_ERR_THREAD. */
-FWN_API int32_t fwn_start(void *ctx);
+int32_t fwn_start(void *ctx);
 
 /*
  * Listens on host:port (host "" for any), or on the Unix socket `path` when not null.
  * `id` is chosen by JS and names the listener in its events (FWN_EV_LISTENING or _FAILED).
  * Strings are NUL-terminated UTF-8, copied before return.
  */
-FWN_API int32_t fwn_listen(void *ctx, uint32_t id, const char *host, int32_t port, const char *path, int32_t backlog);
+int32_t fwn_listen(void *ctx, uint32_t id, const char *host, int32_t port, const char *path, int32_t backlog);
 
 /* Stops accepting on listener `id`; accepted connections stay open. FWN_EV_UNLISTENED follows. */
-FWN_API int32_t fwn_unlisten(void *ctx, uint32_t id);
+int32_t fwn_unlisten(void *ctx, uint32_t id);
 
 /*
  * Dials host:port, or the Unix socket `path` when not null. `id` is chosen by JS and names the
@@ -102,11 +95,11 @@ FWN_API int32_t fwn_unlisten(void *ctx, uint32_t id);
  * `local_port` (0 for any) bind the socket before it dials; `interface_name` (may be null) binds
  * it to a device with SO_BINDTODEVICE (needs CAP_NET_RAW; failure is FWN_EV_CONNECT_FAILED).
  */
-FWN_API int32_t fwn_connect(void *ctx, uint32_t id, const char *host, int32_t port, const char *path,
+int32_t fwn_connect(void *ctx, uint32_t id, const char *host, int32_t port, const char *path,
                     const char *local_address, int32_t local_port, const char *interface_name);
 
 /* Cancels dial `id` if it is still pending: FWN_EV_CONNECT_FAILED ("aborted") follows unless it already ended. */
-FWN_API int32_t fwn_connect_abort(void *ctx, uint32_t id);
+int32_t fwn_connect_abort(void *ctx, uint32_t id);
 
 /*
  * Queues `len` bytes for connection `conn`; the library copies them, so the caller may reuse
@@ -114,22 +107,22 @@ FWN_API int32_t fwn_connect_abort(void *ctx, uint32_t id);
  * Returns the bytes accepted (0..len; fewer than len means FWN_EV_DRAIN will follow), or
  * FWN_ERR_CLOSED once the connection is closed or ending.
  */
-FWN_API int32_t fwn_send(void *ctx, uint32_t conn, const uint8_t *bytes, uint32_t len);
+int32_t fwn_send(void *ctx, uint32_t conn, const uint8_t *bytes, uint32_t len);
 
 /* Half-close: FIN after every queued byte is written. Reading goes on until the peer's FIN. */
-FWN_API int32_t fwn_end(void *ctx, uint32_t conn);
+int32_t fwn_end(void *ctx, uint32_t conn);
 
 /* Closes at once, discarding queued bytes. FWN_EV_CLOSED follows (if it has not already). */
-FWN_API int32_t fwn_close(void *ctx, uint32_t conn);
+int32_t fwn_close(void *ctx, uint32_t conn);
 
 /* paused != 0: stop reading from `conn` (TCP backpressure) until called with 0. */
-FWN_API int32_t fwn_pause(void *ctx, uint32_t conn, int32_t paused);
+int32_t fwn_pause(void *ctx, uint32_t conn, int32_t paused);
 
 /* Sets a socket option (FWN_OPT_*) on `conn`. */
-FWN_API int32_t fwn_set_option(void *ctx, uint32_t conn, int32_t option, int32_t value);
+int32_t fwn_set_option(void *ctx, uint32_t conn, int32_t option, int32_t value);
 
 /* Base address of batch buffer 0 or 1 (stable for the context's life, `batch_bytes` long): make views once. */
-FWN_API uint8_t *fwn_inbuf(void *ctx, int32_t which);
+uint8_t *fwn_inbuf(void *ctx, int32_t which);
 
 /*
  * Takes the batch the I/O thread has filled and lets it fill the other one. Returns
@@ -137,28 +130,28 @@ FWN_API uint8_t *fwn_inbuf(void *ctx, int32_t which);
  * The caller reads the records before its next fwn_swap. When `used` is 0 the context is armed:
  * the next appended event calls `notify` (or wakes fwn_wait) exactly once.
  */
-FWN_API int64_t fwn_swap(void *ctx);
+int64_t fwn_swap(void *ctx);
 
 /*
  * Blocks until an event is pending (1), `timeout_ms` passed (0) or the context stops
  * (FWN_ERR_STOPPED). For koffi `.async` and Deno `nonblocking` calls: never on the JS thread.
  */
-FWN_API int32_t fwn_wait(void *ctx, int32_t timeout_ms);
+int32_t fwn_wait(void *ctx, int32_t timeout_ms);
 
 /* Copies up to `count` FWN_STAT_* counters into `out`; returns how many. */
-FWN_API int32_t fwn_stats(void *ctx, uint64_t *out, int32_t count);
+int32_t fwn_stats(void *ctx, uint64_t *out, int32_t count);
 
 /*
  * Phase one of shutdown: closes every socket, stops and joins the I/O thread, wakes every
  * fwn_wait (they return FWN_ERR_STOPPED). Idempotent. No callback runs after it returns.
  */
-FWN_API int32_t fwn_stop(void *ctx);
+int32_t fwn_stop(void *ctx);
 
 /*
  * Phase two: frees the context. Only after fwn_stop, and only once every fwn_wait call has
  * returned; returns FWN_ERR_INVALID (and frees nothing) while a wait is still inside.
  */
-FWN_API int32_t fwn_free(void *ctx);
+int32_t fwn_free(void *ctx);
 
 #ifdef __cplusplus
 }

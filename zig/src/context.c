@@ -1,227 +1,136 @@
 /*
- * A context: its I/O thread and libwebsockets context, the two-phase stop, logs routed into the
- * batch, and the commands the JS thread queues (every public function but fwn_swap / fwn_inbuf,
- * which are in batch.c).
+ * A context's life: create, start (the I/O thread and its lws context), stop (two-phase
+ * shutdown: stop joins the thread, free releases memory once no fwn_wait is inside), stats.
  */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <libwebsockets.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include "internal.h"
 
-int fwn_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
+FWN_EXPORT uint32_t fwn_abi_version(void) { return FWN_ABI_VERSION; }
 
-/* Immutable: libwebsockets keeps a pointer to it for the context's life. */
-static const struct lws_protocols fwn_protocols[] = {
-    {"fwn", fwn_lws_callback, 0, 64 * 1024, 0, NULL, 0},
-    {NULL, NULL, 0, 0, 0, NULL, 0},
-};
-
-/*
- * lws's log hook has no user pointer: each I/O thread records its own context here, so a line
- * logged on that thread lands in that context's batch. Thread-local, so contexts never share it.
- */
-static __thread struct fwn_ctx *logging_ctx;
-
-static void emit_log(int level, const char *line) {
-  struct fwn_ctx *ctx = logging_ctx;
-  if (ctx == NULL) return; /* a line from another thread (none is expected): dropped, never printed */
-  size_t n = strlen(line);
-  while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
-  if (n > 1024) n = 1024;
-  pthread_mutex_lock(&ctx->lock);
-  int notify = fwn_append(ctx, FWN_EV_LOG, (uint32_t)level, line, (uint32_t)n, NULL, 0);
-  pthread_mutex_unlock(&ctx->lock);
-  fwn_call_notify(ctx, notify);
-}
-
-static int stopping_now(struct fwn_ctx *ctx) { return __atomic_load_n(&ctx->stopping, __ATOMIC_ACQUIRE); }
-
-static void *io_main(void *arg) {
-  struct fwn_ctx *ctx = arg;
-  logging_ctx = ctx;
-  lws_set_log_level(LLL_ERR | LLL_WARN, emit_log);
-  struct rlimit nofile;
-  unsigned fd_limit = 1024;
-  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY && nofile.rlim_cur > fd_limit) fd_limit = (unsigned)nofile.rlim_cur;
-  struct lws_context_creation_info info;
-  memset(&info, 0, sizeof info);
-  info.port = CONTEXT_PORT_NO_LISTEN;
-  info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-  info.user = ctx;
-  info.fd_limit_per_thread = fd_limit;
-  info.pt_serv_buf_size = 64 * 1024;
-  struct lws_context *lws = lws_create_context(&info);
-  struct lws_vhost *vhost = NULL;
-  if (lws != NULL) {
-    struct lws_context_creation_info vinfo;
-    memset(&vinfo, 0, sizeof vinfo);
-    vinfo.port = CONTEXT_PORT_NO_LISTEN;
-    vinfo.protocols = fwn_protocols;
-    vinfo.vhost_name = "fwn";
-    vhost = lws_create_vhost(lws, &vinfo);
-  }
-  pthread_mutex_lock(&ctx->lock);
-  ctx->lws = lws;
-  ctx->vhost = vhost;
-  if (lws == NULL || vhost == NULL) ctx->start_failed = 1;
-  else ctx->thread_ready = 1;
-  pthread_cond_broadcast(&ctx->started_cond);
-  pthread_mutex_unlock(&ctx->lock);
-  if (vhost == NULL) {
-    if (lws != NULL) lws_context_destroy(lws);
-    logging_ctx = NULL;
-    return NULL;
-  }
-  /* lws 4.1 ignores the timeout: it sleeps until a socket is ready or lws_cancel_service. */
-  while (!stopping_now(ctx)) lws_service(lws, 0);
-  lws_context_destroy(lws); /* closes every socket (their CLOSED records go nowhere now) */
-  pthread_mutex_lock(&ctx->lock);
-  ctx->lws = NULL;
-  ctx->vhost = NULL;
-  pthread_mutex_unlock(&ctx->lock);
-  logging_ctx = NULL;
-  return NULL;
-}
-
-uint32_t fwn_abi_version(void) { return FWN_ABI_VERSION; }
-
-void *fwn_create(uint32_t batch_bytes, uint32_t high_water, void (*notify)(void)) {
-  if (batch_bytes < 64 * 1024 || batch_bytes > (1u << 30) || high_water == 0) return NULL;
-  struct fwn_ctx *ctx = calloc(1, sizeof *ctx);
-  if (ctx == NULL) return NULL;
-  ctx->batch[0] = malloc(batch_bytes);
-  ctx->batch[1] = malloc(batch_bytes);
-  if (ctx->batch[0] == NULL || ctx->batch[1] == NULL) {
-    free(ctx->batch[0]);
-    free(ctx->batch[1]);
-    free(ctx);
-    return NULL;
-  }
-  pthread_mutexattr_t attr;
-  pthread_mutexattr_init(&attr);
-  /* Recursive: should libwebsockets ever call back synchronously from a call made under the lock. */
-  pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
-  pthread_mutex_init(&ctx->lock, &attr);
-  pthread_mutexattr_destroy(&attr);
-  pthread_condattr_t cattr;
-  pthread_condattr_init(&cattr);
-  pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
-  pthread_cond_init(&ctx->events_cond, &cattr);
-  pthread_condattr_destroy(&cattr);
-  pthread_cond_init(&ctx->started_cond, NULL);
-  ctx->batch_bytes = batch_bytes;
-  ctx->high_water = high_water;
-  ctx->notify = notify;
-  ctx->armed = 1; /* JS has taken nothing yet: the first record notifies */
-  return ctx;
-}
-
-int32_t fwn_start(void *handle) {
-  struct fwn_ctx *ctx = handle;
-  if (ctx == NULL) return FWN_ERR_INVALID;
-  if (ctx->thread_started) return ctx->start_failed ? FWN_ERR_THREAD : 0;
-  if (pthread_create(&ctx->thread, NULL, io_main, ctx) != 0) return FWN_ERR_THREAD;
-  ctx->thread_started = 1;
-  pthread_mutex_lock(&ctx->lock);
-  while (!ctx->thread_ready && !ctx->start_failed) pthread_cond_wait(&ctx->started_cond, &ctx->lock);
-  int failed = ctx->start_failed;
-  pthread_mutex_unlock(&ctx->lock);
-  return failed ? FWN_ERR_THREAD : 0;
-}
-
-int32_t fwn_wait(void *handle, int32_t timeout_ms) {
-  struct fwn_ctx *ctx = handle;
-  if (ctx == NULL) return FWN_ERR_INVALID;
-  struct timespec deadline;
-  clock_gettime(CLOCK_MONOTONIC, &deadline);
-  deadline.tv_sec += timeout_ms / 1000;
-  deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-  if (deadline.tv_nsec >= 1000000000L) {
-    deadline.tv_sec++;
-    deadline.tv_nsec -= 1000000000L;
-  }
-  pthread_mutex_lock(&ctx->lock);
-  ctx->waiters++;
-  int32_t result = 0;
-  for (;;) {
-    if (ctx->stopping) {
-      result = FWN_ERR_STOPPED;
-      break;
+FWN_EXPORT void *fwn_create(uint32_t batch_bytes, uint32_t high_water, void (*notify)(void)) {
+    /* a record must always fit in a buffer: the minimum is part of the contract */
+    if (batch_bytes < FWN_MIN_BATCH || batch_bytes > FWN_MAX_BATCH) return NULL;
+    if (high_water == 0) high_water = FWN_DEFAULT_HIGH_WATER;
+    if (high_water > FWN_MAX_HIGH_WATER) high_water = FWN_MAX_HIGH_WATER;
+    fwn_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return NULL;
+    ctx->batch_bytes = batch_bytes & ~3u;
+    ctx->high_water = high_water;
+    ctx->notify = notify;
+    ctx->buf[0] = calloc(1, ctx->batch_bytes);
+    ctx->buf[1] = calloc(1, ctx->batch_bytes);
+    pthread_condattr_t ca;
+    int cond_ok = !pthread_condattr_init(&ca) && !pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) &&
+                  !pthread_cond_init(&ctx->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (!ctx->buf[0] || !ctx->buf[1] || !cond_ok || pthread_mutex_init(&ctx->lock, NULL)) {
+        if (cond_ok) pthread_cond_destroy(&ctx->cond);
+        free(ctx->buf[0]);
+        free(ctx->buf[1]);
+        free(ctx);
+        return NULL;
     }
-    if (ctx->used[ctx->filling] > 0 || ctx->pending_head != NULL) {
-      result = 1;
-      break;
-    }
-    if (pthread_cond_timedwait(&ctx->events_cond, &ctx->lock, &deadline) == ETIMEDOUT) {
-      result = ctx->used[ctx->filling] > 0 || ctx->pending_head != NULL ? 1 : 0;
-      break;
-    }
-  }
-  ctx->waiters--;
-  pthread_mutex_unlock(&ctx->lock);
-  return result;
+    return ctx;
 }
 
-int32_t fwn_stats(void *handle, uint64_t *out, int32_t count) {
-  struct fwn_ctx *ctx = handle;
-  if (ctx == NULL || out == NULL || count < 0) return FWN_ERR_INVALID;
-  if (count > FWN_STAT_COUNT) count = FWN_STAT_COUNT;
-  pthread_mutex_lock(&ctx->lock);
-  memcpy(out, ctx->stats, (size_t)count * sizeof(uint64_t));
-  pthread_mutex_unlock(&ctx->lock);
-  return count;
-}
-
-int32_t fwn_stop(void *handle) {
-  struct fwn_ctx *ctx = handle;
-  if (ctx == NULL) return FWN_ERR_INVALID;
-  pthread_mutex_lock(&ctx->lock);
-  if (ctx->stopped) {
+static void *io_thread(void *arg) {
+    fwn_ctx *ctx = arg;
+    fwn_log_attach(ctx);
+    int ok = fwn_lws_init(ctx) == 0;
+    pthread_mutex_lock(&ctx->lock);
+    ctx->start_state = ok ? 1 : -1;
+    pthread_cond_broadcast(&ctx->cond);
     pthread_mutex_unlock(&ctx->lock);
-    return 0;
-  }
-  __atomic_store_n(&ctx->stopping, 1, __ATOMIC_RELEASE);
-  pthread_cond_broadcast(&ctx->events_cond);
-  struct lws_context *lws = ctx->lws;
-  pthread_mutex_unlock(&ctx->lock);
-  if (ctx->thread_started) {
-    if (lws != NULL) lws_cancel_service(lws);
-    pthread_join(ctx->thread, NULL);
-  }
-  pthread_mutex_lock(&ctx->lock);
-  ctx->stopped = 1;
-  pthread_cond_broadcast(&ctx->events_cond);
-  pthread_mutex_unlock(&ctx->lock);
-  return 0;
+    if (!ok) return NULL;
+    fwn_io_run_commands(ctx); /* any queued before the lws context existed */
+    while (!__atomic_load_n(&ctx->stopping, __ATOMIC_ACQUIRE))
+        if (fwn_lws_service(ctx) < 0) break;
+    fwn_lws_destroy(ctx);
+    return NULL;
 }
 
-int32_t fwn_free(void *handle) {
-  struct fwn_ctx *ctx = handle;
-  if (ctx == NULL) return FWN_ERR_INVALID;
-  pthread_mutex_lock(&ctx->lock);
-  int busy = !ctx->stopped || ctx->waiters > 0;
-  pthread_mutex_unlock(&ctx->lock);
-  if (busy) return FWN_ERR_INVALID;
-  while (ctx->cmd_head) {
-    struct fwn_command *next = ctx->cmd_head->next;
-    free(ctx->cmd_head->host);
-    free(ctx->cmd_head->path);
-    free(ctx->cmd_head->local_address);
-    free(ctx->cmd_head->interface_name);
-    free(ctx->cmd_head);
-    ctx->cmd_head = next;
-  }
-  fwn_free_pending(ctx);
-  pthread_mutex_destroy(&ctx->lock);
-  pthread_cond_destroy(&ctx->events_cond);
-  pthread_cond_destroy(&ctx->started_cond);
-  free(ctx->batch[0]);
-  free(ctx->batch[1]);
-  free(ctx);
-  return 0;
+FWN_EXPORT int32_t fwn_start(void *vctx) {
+    fwn_ctx *ctx = vctx;
+    if (!ctx) return FWN_ERR_INVALID;
+    pthread_mutex_lock(&ctx->lock);
+    if (ctx->stopping) {
+        pthread_mutex_unlock(&ctx->lock);
+        return FWN_ERR_STOPPED;
+    }
+    if (ctx->started) {
+        pthread_mutex_unlock(&ctx->lock);
+        return 0;
+    }
+    if (pthread_create(&ctx->thread, NULL, io_thread, ctx)) {
+        pthread_mutex_unlock(&ctx->lock);
+        return FWN_ERR_THREAD;
+    }
+    ctx->started = 1;
+    while (ctx->start_state == 0) pthread_cond_wait(&ctx->cond, &ctx->lock);
+    int failed = ctx->start_state < 0;
+    pthread_mutex_unlock(&ctx->lock);
+    if (failed) {
+        pthread_join(ctx->thread, NULL);
+        pthread_mutex_lock(&ctx->lock);
+        ctx->started = 0;
+        ctx->start_state = 0;
+        pthread_mutex_unlock(&ctx->lock);
+        return FWN_ERR_THREAD;
+    }
+    return 0;
+}
+
+FWN_EXPORT int32_t fwn_stop(void *vctx) {
+    fwn_ctx *ctx = vctx;
+    if (!ctx) return FWN_ERR_INVALID;
+    pthread_mutex_lock(&ctx->lock);
+    if (ctx->stopping) {
+        pthread_mutex_unlock(&ctx->lock);
+        return 0;
+    }
+    __atomic_store_n(&ctx->stopping, 1, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&ctx->cond);
+    fwn_wake_locked(ctx);
+    int join = ctx->started;
+    pthread_mutex_unlock(&ctx->lock);
+    if (join) pthread_join(ctx->thread, NULL);
+    pthread_mutex_lock(&ctx->lock);
+    ctx->stopped = 1;
+    /* commands queued meanwhile never ran */
+    fwn_cmd *cmd = ctx->cmd_head;
+    ctx->cmd_head = ctx->cmd_tail = NULL;
+    pthread_cond_broadcast(&ctx->cond);
+    pthread_mutex_unlock(&ctx->lock);
+    while (cmd) {
+        fwn_cmd *next = cmd->next;
+        fwn_free_cmd(cmd);
+        cmd = next;
+    }
+    return 0;
+}
+
+FWN_EXPORT int32_t fwn_free(void *vctx) {
+    fwn_ctx *ctx = vctx;
+    if (!ctx) return FWN_ERR_INVALID;
+    pthread_mutex_lock(&ctx->lock);
+    int busy = !ctx->stopped || ctx->waiters > 0;
+    pthread_mutex_unlock(&ctx->lock);
+    if (busy) return FWN_ERR_INVALID;
+    fwn_batch_free(ctx);
+    fwn_table_free(&ctx->table);
+    pthread_cond_destroy(&ctx->cond);
+    pthread_mutex_destroy(&ctx->lock);
+    free(ctx);
+    return 0;
+}
+
+FWN_EXPORT int32_t fwn_stats(void *vctx, uint64_t *out, int32_t count) {
+    fwn_ctx *ctx = vctx;
+    if (!ctx || !out || count < 0) return FWN_ERR_INVALID;
+    if (count > FWN_STAT_COUNT) count = FWN_STAT_COUNT;
+    for (int32_t i = 0; i < count; i++) out[i] = __atomic_load_n(&ctx->stats[i], __ATOMIC_RELAXED);
+    return count;
 }
