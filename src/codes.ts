@@ -80,6 +80,8 @@ export const ErrorCode = {
   TLS_PIN_MISMATCH: "FW_TLS_PIN_MISMATCH",
   /** `interface`: no network interface of that name, or it has no address of the requested family. */
   INTERFACE_UNAVAILABLE: "FW_INTERFACE_UNAVAILABLE",
+  /** The native library (`framewire/native`) cannot be found or loaded, or speaks another ABI version; the error's `reason` says why. */
+  NATIVE_UNAVAILABLE: "FW_NATIVE_UNAVAILABLE",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

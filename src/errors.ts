@@ -160,6 +160,18 @@ export class UnsupportedError extends FramewireError {
   }
 }
 
+/** The native library cannot be used: not found, not loadable, another ABI version (`reason` says which). */
+export class NativeUnavailableError extends FramewireError {
+  override readonly name = "NativeUnavailableError";
+  constructor(
+    /** Why, e.g. "no file at /x/libframewire_native.so". */
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(ErrorCode.NATIVE_UNAVAILABLE, `the native library is unavailable: ${reason}`, options);
+  }
+}
+
 /** An option or argument failed validation; nothing was done. */
 export class InvalidOptionError extends FramewireError {
   override readonly name = "InvalidOptionError";

@@ -77,6 +77,7 @@ export {
   InvalidOptionError,
   InvalidUseError,
   MalformedFrameError,
+  NativeUnavailableError,
   PeerError,
   ProtocolError,
   QueueFullError,
