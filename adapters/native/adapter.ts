@@ -11,8 +11,23 @@ import { SocketError, UnsupportedError } from "../../src/errors.ts";
 import { networkInterfaces } from "../node/interfaces.ts";
 import { NativeHost } from "./host.ts";
 import { type NativeAdapterOptions, resolveNativeOptions } from "./options.ts";
+import { StatSlot } from "../../ffi/symbols.ts";
 
 const DEFAULT_BACKLOG = 511;
+
+/** The library's counters for one adapter's context (FWN_STAT_*). */
+export interface NativeStats {
+  /** Open connections. */
+  readonly connections: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** Batches handed to JS. */
+  readonly batches: number;
+  /** Times reading paused because the batch buffer was full (receive backpressure). */
+  readonly rxPauses: number;
+  /** Bytes accepted by write and not yet written to the kernel. */
+  readonly queuedOut: number;
+}
 
 export class NativeAdapter implements SocketAdapter {
   readonly name = "native" as const;
@@ -41,6 +56,24 @@ export class NativeAdapter implements SocketAdapter {
   /** Where the library was loaded from (loading it now if needed); rejects with FW_NATIVE_UNAVAILABLE. */
   async libraryPath(): Promise<string> {
     return (await this.#host.library()).path;
+  }
+
+  /**
+   * The native context's counters, or undefined while none runs (nothing is open). `queuedOut`
+   * is what the library accepted and has not written yet: bounded by `highWaterBytes` per connection.
+   */
+  stats(): NativeStats | undefined {
+    const slots = this.#host.stats();
+    if (slots === undefined) return undefined;
+    const at = (slot: number): number => slots[slot] ?? 0;
+    return {
+      connections: at(StatSlot.CONNECTIONS),
+      bytesIn: at(StatSlot.BYTES_IN),
+      bytesOut: at(StatSlot.BYTES_OUT),
+      batches: at(StatSlot.BATCHES),
+      rxPauses: at(StatSlot.RX_PAUSES),
+      queuedOut: at(StatSlot.QUEUED_OUT),
+    };
   }
 
   /**

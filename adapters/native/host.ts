@@ -101,6 +101,11 @@ export class NativeHost implements RecordSink {
     this.#maybeIdle();
   }
 
+  /** The live context's FWN_STAT_* counters, or undefined when no context is running. */
+  stats(): number[] | undefined {
+    return this.#live?.context.stats();
+  }
+
   /** Stops the context now: every socket closes; pending listens and dials reject. */
   async close(): Promise<void> {
     const live = this.#live;

@@ -9,7 +9,7 @@ import { checkNative, type NativeAvailability } from "../../ffi/load.ts";
 import { NativeAdapter } from "./adapter.ts";
 
 export * from "../../src/index.ts";
-export { NativeAdapter } from "./adapter.ts";
+export { NativeAdapter, type NativeStats } from "./adapter.ts";
 export type { NativeAdapterOptions } from "./options.ts";
 export type { NativeAvailability } from "../../ffi/load.ts";
 
