@@ -5,7 +5,7 @@
  */
 import type { ContextOptions, NativeContext, NativeLibrary } from "./library.ts";
 import { NativeUnavailableError } from "../src/errors.ts";
-import { ABI_VERSION, type NativeType, STAT_COUNT, SYMBOLS, type SymbolName } from "./symbols.ts";
+import { ABI_VERSION, NativeError, type NativeType, STAT_COUNT, SYMBOLS, type SymbolName } from "./symbols.ts";
 
 // Structural view of bun:ffi, so this file type-checks without bun-types.
 type Pointer = number;
@@ -102,36 +102,47 @@ class BunContext implements NativeContext {
   }
 
   listen(id: number, host: string, port: number, path: string | undefined, backlog: number): number {
+    if (this.#closed) return NativeError.STOPPED;
     return this.#fn.fwn_listen(this.#ctx, id, cstring(host) as Uint8Array, port, cstring(path), backlog);
   }
   unlisten(id: number): number {
+    if (this.#closed) return NativeError.STOPPED;
     return this.#fn.fwn_unlisten(this.#ctx, id);
   }
   connect(id: number, host: string, port: number, path: string | undefined, localAddress: string | undefined, localPort: number, interfaceName: string | undefined): number {
+    if (this.#closed) return NativeError.STOPPED;
     return this.#fn.fwn_connect(this.#ctx, id, cstring(host) as Uint8Array, port, cstring(path), cstring(localAddress), localPort, cstring(interfaceName));
   }
   connectAbort(id: number): number {
+    if (this.#closed) return NativeError.STOPPED;
     return this.#fn.fwn_connect_abort(this.#ctx, id);
   }
   send(conn: number, bytes: Uint8Array): number {
+    if (this.#closed) return NativeError.STOPPED;
     return this.#fn.fwn_send(this.#ctx, conn, bytes, bytes.length);
   }
   end(conn: number): number {
+    if (this.#closed) return NativeError.STOPPED;
     return this.#fn.fwn_end(this.#ctx, conn);
   }
   close(conn: number): number {
+    if (this.#closed) return NativeError.STOPPED;
     return this.#fn.fwn_close(this.#ctx, conn);
   }
   pause(conn: number, paused: boolean): number {
+    if (this.#closed) return NativeError.STOPPED;
     return this.#fn.fwn_pause(this.#ctx, conn, paused ? 1 : 0);
   }
   setOption(conn: number, option: number, value: number): number {
+    if (this.#closed) return NativeError.STOPPED;
     return this.#fn.fwn_set_option(this.#ctx, conn, option, value);
   }
   swap(): number {
+    if (this.#closed) return 0;
     return Number(this.#fn.fwn_swap(this.#ctx));
   }
   stats(): number[] {
+    if (this.#closed) return [];
     const out = this.#statsOut;
     const n = this.#fn.fwn_stats(this.#ctx, new Uint8Array(out.buffer), STAT_COUNT);
     return Array.from(out.subarray(0, Math.max(0, n)), Number);

@@ -6,7 +6,7 @@
  */
 import type { ContextOptions, NativeContext, NativeLibrary } from "./library.ts";
 import { NativeUnavailableError } from "../src/errors.ts";
-import { ABI_VERSION, type NativeType, STAT_COUNT, SYMBOLS, type SymbolName } from "./symbols.ts";
+import { ABI_VERSION, NativeError, type NativeType, STAT_COUNT, SYMBOLS, type SymbolName } from "./symbols.ts";
 
 // Structural view of Deno's FFI, so this file type-checks without Deno's lib.
 type DenoPointer = object;
@@ -70,36 +70,47 @@ class DenoContext implements NativeContext {
   }
 
   listen(id: number, host: string, port: number, path: string | undefined, backlog: number): number {
+    if (this.#stopped) return NativeError.STOPPED;
     return this.#fn.fwn_listen(this.#ctx, id, cstring(host), port, cstring(path), backlog) as number;
   }
   unlisten(id: number): number {
+    if (this.#stopped) return NativeError.STOPPED;
     return this.#fn.fwn_unlisten(this.#ctx, id) as number;
   }
   connect(id: number, host: string, port: number, path: string | undefined, localAddress: string | undefined, localPort: number, interfaceName: string | undefined): number {
+    if (this.#stopped) return NativeError.STOPPED;
     return this.#fn.fwn_connect(this.#ctx, id, cstring(host), port, cstring(path), cstring(localAddress), localPort, cstring(interfaceName)) as number;
   }
   connectAbort(id: number): number {
+    if (this.#stopped) return NativeError.STOPPED;
     return this.#fn.fwn_connect_abort(this.#ctx, id) as number;
   }
   send(conn: number, bytes: Uint8Array): number {
+    if (this.#stopped) return NativeError.STOPPED;
     return this.#fn.fwn_send(this.#ctx, conn, bytes, bytes.length) as number;
   }
   end(conn: number): number {
+    if (this.#stopped) return NativeError.STOPPED;
     return this.#fn.fwn_end(this.#ctx, conn) as number;
   }
   close(conn: number): number {
+    if (this.#stopped) return NativeError.STOPPED;
     return this.#fn.fwn_close(this.#ctx, conn) as number;
   }
   pause(conn: number, paused: boolean): number {
+    if (this.#stopped) return NativeError.STOPPED;
     return this.#fn.fwn_pause(this.#ctx, conn, paused ? 1 : 0) as number;
   }
   setOption(conn: number, option: number, value: number): number {
+    if (this.#stopped) return NativeError.STOPPED;
     return this.#fn.fwn_set_option(this.#ctx, conn, option, value) as number;
   }
   swap(): number {
+    if (this.#stopped) return 0;
     return Number(this.#fn.fwn_swap(this.#ctx) as number | bigint);
   }
   stats(): number[] {
+    if (this.#stopped) return [];
     const out = this.#statsOut;
     const n = this.#fn.fwn_stats(this.#ctx, new Uint8Array(out.buffer), STAT_COUNT) as number;
     return Array.from(out.subarray(0, Math.max(0, n)), Number);

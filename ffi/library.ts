@@ -13,7 +13,8 @@ export interface ContextOptions {
 
 /**
  * One native context: an I/O thread and its sockets. Every method is called on the JS thread.
- * Strings are UTF-8; `undefined` passes a null pointer.
+ * Strings are UTF-8; `undefined` passes a null pointer. Once stopped, calls never reach the
+ * library (it may be freed): they answer FWN_ERR_STOPPED, `swap` 0, `stats` [].
  */
 export interface NativeContext {
   /** The two batch buffers, made once (stable for the context's life). */

@@ -7,7 +7,7 @@
 import { createRequire } from "node:module";
 import type { ContextOptions, NativeContext, NativeLibrary } from "./library.ts";
 import { NativeUnavailableError } from "../src/errors.ts";
-import { ABI_VERSION, type NativeType, STAT_COUNT, SYMBOLS, type SymbolName } from "./symbols.ts";
+import { ABI_VERSION, NativeError, type NativeType, STAT_COUNT, SYMBOLS, type SymbolName } from "./symbols.ts";
 
 // Structural view of koffi, so this file type-checks without koffi installed.
 type Opaque = object;
@@ -70,36 +70,47 @@ class KoffiContext implements NativeContext {
   }
 
   listen(id: number, host: string, port: number, path: string | undefined, backlog: number): number {
+    if (this.#stopped) return NativeError.STOPPED;
     return this.#fn.fwn_listen(this.#ctx, id, host, port, path ?? null, backlog) as number;
   }
   unlisten(id: number): number {
+    if (this.#stopped) return NativeError.STOPPED;
     return this.#fn.fwn_unlisten(this.#ctx, id) as number;
   }
   connect(id: number, host: string, port: number, path: string | undefined, localAddress: string | undefined, localPort: number, interfaceName: string | undefined): number {
+    if (this.#stopped) return NativeError.STOPPED;
     return this.#fn.fwn_connect(this.#ctx, id, host, port, path ?? null, localAddress ?? null, localPort, interfaceName ?? null) as number;
   }
   connectAbort(id: number): number {
+    if (this.#stopped) return NativeError.STOPPED;
     return this.#fn.fwn_connect_abort(this.#ctx, id) as number;
   }
   send(conn: number, bytes: Uint8Array): number {
+    if (this.#stopped) return NativeError.STOPPED;
     return this.#fn.fwn_send(this.#ctx, conn, bytes, bytes.length) as number;
   }
   end(conn: number): number {
+    if (this.#stopped) return NativeError.STOPPED;
     return this.#fn.fwn_end(this.#ctx, conn) as number;
   }
   close(conn: number): number {
+    if (this.#stopped) return NativeError.STOPPED;
     return this.#fn.fwn_close(this.#ctx, conn) as number;
   }
   pause(conn: number, paused: boolean): number {
+    if (this.#stopped) return NativeError.STOPPED;
     return this.#fn.fwn_pause(this.#ctx, conn, paused ? 1 : 0) as number;
   }
   setOption(conn: number, option: number, value: number): number {
+    if (this.#stopped) return NativeError.STOPPED;
     return this.#fn.fwn_set_option(this.#ctx, conn, option, value) as number;
   }
   swap(): number {
+    if (this.#stopped) return 0;
     return Number(this.#fn.fwn_swap(this.#ctx) as number | bigint);
   }
   stats(): number[] {
+    if (this.#stopped) return [];
     const out = this.#statsOut;
     const n = this.#fn.fwn_stats(this.#ctx, out, STAT_COUNT) as number;
     return Array.from(out.subarray(0, Math.max(0, n)), Number);

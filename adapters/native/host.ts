@@ -112,7 +112,7 @@ export class NativeHost implements RecordSink {
     if (live === undefined) return this.#disposing;
     this.#dispose(live);
     const gone = new SocketError("the native adapter was closed");
-    for (const socket of this.#sockets.values()) socket.closedByLibrary("the native adapter was closed");
+    for (const socket of this.#sockets.values()) socket.abandon(gone);
     for (const listener of this.#listeners.values()) {
       listener.settle(gone);
       listener.unlistened?.();

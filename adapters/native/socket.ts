@@ -20,6 +20,9 @@ export class NativeRawSocket implements RawSocket {
   #closed = false;
   #paused = false;
   #error: Error | undefined;
+  /** The library reported CLOSED (maybe held behind paused data): no further record comes. */
+  #gone = false;
+  #goneFailure: Error | undefined;
   /** Events held while paused, in order; `undefined` or an Error entry is the close. */
   #held: { event: Held; close: boolean }[] | undefined;
   readonly remoteAddress: string;
@@ -65,6 +68,11 @@ export class NativeRawSocket implements RawSocket {
     if (error !== undefined && this.#error === undefined) this.#error = error;
     this.#held = undefined; // the core wants none of it any more
     this.#paused = false;
+    if (this.#gone) {
+      // Its CLOSED was held while paused: the library has nothing left to report, so close now.
+      this.#finish(this.#goneFailure);
+      return;
+    }
     this.#context.close(this.#id);
   }
   pause(): void {
@@ -116,7 +124,16 @@ export class NativeRawSocket implements RawSocket {
   /** The library's CLOSED: `reason` is its failure text, empty for a clean close. */
   closedByLibrary(reason: string): void {
     const failure = reason === "" ? undefined : new SocketError(`connection failed: ${reason}`);
+    this.#gone = true;
+    this.#goneFailure = failure;
     if (this.#hold(failure, true)) return;
+    this.#finish(failure);
+  }
+  /** The context is gone (adapter.close()): close now, held records dropped. */
+  abandon(failure: Error): void {
+    this.#gone = true;
+    this.#held = undefined;
+    this.#paused = false;
     this.#finish(failure);
   }
   #finish(failure: Error | undefined): void {
