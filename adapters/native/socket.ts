@@ -126,7 +126,13 @@ export class NativeRawSocket implements RawSocket {
     const failure = reason === "" ? undefined : new SocketError(`connection failed: ${reason}`);
     this.#gone = true;
     this.#goneFailure = failure;
-    if (this.#hold(failure, true)) return;
+    if (failure !== undefined) {
+      // A reset or error closes at once even while paused, as node:net does; held bytes are dropped.
+      this.#held = undefined;
+      this.#finish(failure);
+      return;
+    }
+    if (this.#hold(undefined, true)) return;
     this.#finish(failure);
   }
   /** The context is gone (adapter.close()): close now, held records dropped. */
