@@ -9,7 +9,7 @@ async function run(mode: string): Promise<{ code: number | null; signal: string 
   const timer = setTimeout(() => child.kill(), 10_000);
   const code = await child.exited;
   clearTimeout(timer);
-  return { code, signal: child.signalCode ?? null, stdout: await new Response(child.stdout).text(), stderr: await new Response(child.stderr).text() };
+  return { code, signal: child.signalCode === null || child.signalCode === undefined ? null : String(child.signalCode), stdout: await new Response(child.stdout).text(), stderr: await new Response(child.stderr).text() };
 }
 
 describe("process exit", () => {
