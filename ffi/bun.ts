@@ -176,16 +176,22 @@ export async function loadBun(path: string): Promise<NativeLibrary> {
     throw new NativeUnavailableError("bun:ffi is not available", { cause: error });
   }
   let fn: BunSymbols;
+  let handle: { close(): void };
   try {
-    fn = ffi.dlopen(path, definitions()).symbols;
+    handle = ffi.dlopen(path, definitions());
+    fn = (handle as unknown as { symbols: BunSymbols }).symbols;
   } catch (error) {
     throw new NativeUnavailableError(`cannot load ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   const version = fn.fwn_abi_version();
-  if (version !== ABI_VERSION) throw new NativeUnavailableError(`${path} speaks ABI version ${version}, this framewire needs ${ABI_VERSION}`);
+  if (version !== ABI_VERSION) {
+    handle.close();
+    throw new NativeUnavailableError(`${path} speaks ABI version ${version}, this framewire needs ${ABI_VERSION}`);
+  }
   return {
     path,
     loader: "bun:ffi",
     createContext: (options) => new BunContext(ffi, fn, options),
+    unload: () => handle.close(),
   };
 }

@@ -160,12 +160,18 @@ export async function loadDeno(path: string): Promise<NativeLibrary> {
     definitions[name] = { parameters: spec.parameters.map((t) => DENO_TYPES[t]), result: DENO_TYPES[spec.result], ...(name === "fwn_wait" ? { nonblocking: true } : {}) };
   }
   let fn: Record<SymbolName, DenoCall>;
+  let handle: { close(): void };
   try {
-    fn = ffi.dlopen(path, definitions).symbols;
+    const opened = ffi.dlopen(path, definitions);
+    handle = opened;
+    fn = opened.symbols;
   } catch (error) {
     throw new NativeUnavailableError(`cannot load ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   const version = fn.fwn_abi_version() as number;
-  if (version !== ABI_VERSION) throw new NativeUnavailableError(`${path} speaks ABI version ${version}, this framewire needs ${ABI_VERSION}`);
-  return { path, loader: "Deno.dlopen", createContext: (options) => new DenoContext(ffi, fn, options) };
+  if (version !== ABI_VERSION) {
+    handle.close();
+    throw new NativeUnavailableError(`${path} speaks ABI version ${version}, this framewire needs ${ABI_VERSION}`);
+  }
+  return { path, loader: "Deno.dlopen", createContext: (options) => new DenoContext(ffi, fn, options), unload: () => handle.close() };
 }

@@ -55,6 +55,8 @@ export interface NativeLibrary {
   readonly loader: string;
   /** A new context, already started. Throws NativeUnavailableError when it cannot be created. */
   createContext(options: ContextOptions): NativeContext;
+  /** Unloads the library (dlclose). Only once every context made from it is disposed. */
+  unload(): void;
 }
 
 /** Splits a swap result into the buffer index and the bytes used. */

@@ -27,6 +27,7 @@ export async function loadLibrary(libraryPath?: string): Promise<NativeLibrary> 
 export async function checkNative(options: { libraryPath?: string } = {}): Promise<NativeAvailability> {
   try {
     const library = await loadLibrary(options.libraryPath);
+    library.unload(); // a check only: the adapter loads its own
     return { available: true, path: library.path, loader: library.loader };
   } catch (error) {
     if (error instanceof NativeUnavailableError) return { available: false, reason: error.reason };

@@ -17,6 +17,7 @@ interface KoffiFunction {
 }
 interface KoffiLibrary {
   func(name: string, result: string, parameters: string[]): KoffiFunction;
+  unload(): void;
 }
 interface Koffi {
   load(path: string): KoffiLibrary;
@@ -159,8 +160,9 @@ function loadKoffi(): Koffi {
 export async function loadNode(path: string): Promise<NativeLibrary> {
   const koffi = loadKoffi();
   const fn = {} as Calls;
+  let library: KoffiLibrary;
   try {
-    const library = koffi.load(path);
+    library = koffi.load(path);
     for (const name of Object.keys(SYMBOLS) as SymbolName[]) {
       const spec = SYMBOLS[name];
       fn[name] = library.func(name, KOFFI_TYPES[spec.result], spec.parameters.map((t) => KOFFI_TYPES[t]));
@@ -169,6 +171,9 @@ export async function loadNode(path: string): Promise<NativeLibrary> {
     throw new NativeUnavailableError(`cannot load ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   const version = fn.fwn_abi_version() as number;
-  if (version !== ABI_VERSION) throw new NativeUnavailableError(`${path} speaks ABI version ${version}, this framewire needs ${ABI_VERSION}`);
-  return { path, loader: "koffi", createContext: (options) => new KoffiContext(koffi, fn, options) };
+  if (version !== ABI_VERSION) {
+    library.unload();
+    throw new NativeUnavailableError(`${path} speaks ABI version ${version}, this framewire needs ${ABI_VERSION}`);
+  }
+  return { path, loader: "koffi", createContext: (options) => new KoffiContext(koffi, fn, options), unload: () => library.unload() };
 }

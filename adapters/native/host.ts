@@ -106,8 +106,18 @@ export class NativeHost implements RecordSink {
     return this.#live?.context.stats();
   }
 
-  /** Stops the context now: every socket closes; pending listens and dials reject. */
+  /** Stops the context now: every socket closes; pending listens and dials reject; the library is unloaded. */
   async close(): Promise<void> {
+    clearTimeout(this.#idleCheck);
+    this.#idleCheck = undefined;
+    await this.#stopLive();
+    // Unloaded too (Deno's sanitizer counts a loaded library as a resource); the next use loads it again.
+    const library = this.#library;
+    this.#library = undefined;
+    if (library !== undefined) await library.then((loaded) => loaded.unload(), () => {});
+  }
+
+  async #stopLive(): Promise<void> {
     const live = this.#live;
     if (live === undefined) return this.#disposing;
     this.#dispose(live);
