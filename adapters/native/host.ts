@@ -163,8 +163,14 @@ export class NativeHost implements RecordSink {
         const socket = this.#sockets.get(id);
         if (socket === undefined) return;
         this.#sockets.delete(id);
-        socket.closedByLibrary(readText(bytes, offset, length));
-        this.#maybeIdle();
+        const reason = readText(bytes, offset, length);
+        // On a later turn, as runtime sockets report a close: a batch often holds a connection's
+        // last bytes and its CLOSED together, and the core must see what those bytes settle
+        // (a handshake's promise) before the close.
+        setTimeout(() => {
+          socket.closedByLibrary(reason);
+          this.#maybeIdle();
+        }, 0);
         return;
       }
       case RecordKind.ACCEPTED:
