@@ -1,98 +1,66 @@
 /**
- * What the native adapter sees of the library, whatever loaded it: a {@link NativeBinding} that
- * opens {@link NativeContext}s. No bun:ffi, koffi or Deno type crosses this line.
+ * The neutral view of the native library the adapter uses. Each loader (bun.ts, node.ts,
+ * deno.ts) implements it on its runtime's FFI; nothing here names a bun:ffi, koffi or Deno type.
  */
 
-/** A loaded library (one per path and process). */
-export interface NativeBinding {
-  /** The file it was loaded from. */
-  readonly path: string;
-  /** `"bun:ffi"`, `"koffi"` or `"Deno.dlopen"`. */
-  readonly loader: string;
-  /** What the library's fwn_abi_version() answered. */
-  readonly abiVersion: number;
-  /**
-   * Creates and starts a context (its I/O thread). `onWake` runs on the JS thread whenever event
-   * records may be waiting: call {@link NativeContext.takeBatch} until it returns nothing.
-   * @throws Error when the library cannot create or start one
-   */
-  open(batchBytes: number, highWaterBytes: number, onWake: () => void): NativeContext;
+/** Sizes of one context (see fwn_create). */
+export interface ContextOptions {
+  /** Bytes of each of the two batch buffers (at least 64 KiB). */
+  readonly batchBytes: number;
+  /** Bytes `send` accepts per connection before it answers short. */
+  readonly highWater: number;
 }
 
-/** One batch of event records: `bytes[0, used)`, valid until the next takeBatch. */
-export interface NativeBatch {
-  readonly bytes: Uint8Array;
-  readonly view: DataView;
-  readonly used: number;
-}
-
-/** One library context. Every id is a u32; results follow the ABI (negative: AbiError). */
+/**
+ * One native context: an I/O thread and its sockets. Every method is called on the JS thread.
+ * Strings are UTF-8; `undefined` passes a null pointer. Once stopped, calls never reach the
+ * library (it may be freed): they answer FWN_ERR_STOPPED, `swap` 0, `stats` [].
+ */
 export interface NativeContext {
+  /** The two batch buffers, made once (stable for the context's life). */
+  readonly buffers: readonly [Uint8Array, Uint8Array];
   listen(id: number, host: string, port: number, path: string | undefined, backlog: number): number;
   unlisten(id: number): number;
-  connect(id: number, host: string, port: number, path: string | undefined, localAddress: string | undefined, localPort: number): number;
+  connect(id: number, host: string, port: number, path: string | undefined, localAddress: string | undefined, localPort: number, interfaceName: string | undefined): number;
   connectAbort(id: number): number;
-  /** Bytes accepted (0..length; the library copied them), or AbiError.CLOSED. */
+  /** Bytes accepted (the library copies them), or -1 once closed or ending. */
   send(conn: number, bytes: Uint8Array): number;
   end(conn: number): number;
   close(conn: number): number;
   pause(conn: number, paused: boolean): number;
   setOption(conn: number, option: number, value: number): number;
-  /** The filled batch, or undefined when nothing is waiting. */
-  takeBatch(): NativeBatch | undefined;
+  /** Takes the filled batch: `which * 2^32 + used`. `used` 0 arms the wake. */
+  swap(): number;
   /** The FWN_STAT_* counters. */
-  stats(): readonly number[];
-  /** Stops the I/O thread (every socket closes) and frees the context once nothing waits inside it. Idempotent. */
-  dispose(): void;
+  stats(): number[];
+  /**
+   * Calls `wake` on the JS thread (never inside another call) whenever records may be pending,
+   * until `dispose`. The callee swaps until a swap returns 0 bytes (which re-arms the wake).
+   */
+  onEvents(wake: () => void): void;
+  /**
+   * Stops the I/O thread (every socket closes; no wake after it resolves) and frees the context
+   * once no wait is outstanding. Idempotent.
+   */
+  dispose(): Promise<void>;
+  /** fwn_stop only, synchronously: for a process that is exiting (memory is left to the OS). */
+  stopNow(): void;
 }
 
-/**
- * The library's functions as one loader exposes them; `H` is its pointer type (a number under
- * bun:ffi, an object under koffi and Deno). Strings are passed as NUL-terminated bytes.
- */
-export interface NativeSymbols<H> {
-  fwn_abi_version(): number;
-  fwn_create(batchBytes: number, highWater: number, notify: unknown): H | null;
-  fwn_start(ctx: H): number;
-  fwn_listen(ctx: H, id: number, host: Uint8Array | null, port: number, path: Uint8Array | null, backlog: number): number;
-  fwn_unlisten(ctx: H, id: number): number;
-  fwn_connect(ctx: H, id: number, host: Uint8Array | null, port: number, path: Uint8Array | null, local: Uint8Array | null, localPort: number, iface: Uint8Array | null): number;
-  fwn_connect_abort(ctx: H, id: number): number;
-  fwn_send(ctx: H, conn: number, bytes: Uint8Array, length: number): number;
-  fwn_end(ctx: H, conn: number): number;
-  fwn_close(ctx: H, conn: number): number;
-  fwn_pause(ctx: H, conn: number, paused: number): number;
-  fwn_set_option(ctx: H, conn: number, option: number, value: number): number;
-  fwn_inbuf(ctx: H, which: number): unknown;
-  fwn_swap(ctx: H): number | bigint;
-  fwn_stats(ctx: H, out: Uint8Array, count: number): number;
-  fwn_stop(ctx: H): number;
-  fwn_free(ctx: H): number;
-}
-
-/** How a loader wakes JS: a foreign-thread callback (Bun) or a wait called off the JS thread (koffi, Deno). */
-export interface Waker<H> {
-  /** The notify function pointer for fwn_create (null when waits are used). */
-  readonly notify: unknown;
-  /** The context exists: start waking. */
-  attach(ctx: H): void;
-  /** After fwn_stop: calls `free` once no wait is inside the library any more (at once when none is). */
-  detach(free: () => void): void;
-}
-
-/** Loader specifics besides the symbols. */
-export interface LoaderPlatform<H> {
+/** A loaded library. */
+export interface NativeLibrary {
+  /** Where it was loaded from. */
+  readonly path: string;
+  /** Which loader: "bun:ffi", "koffi" or "Deno.dlopen". */
   readonly loader: string;
-  readonly symbols: NativeSymbols<H>;
-  /** A view of `length` bytes at the library's pointer (made once per batch buffer). */
-  view(pointer: unknown, length: number): Uint8Array;
-  waker(onWake: () => void): Waker<H>;
+  /** A new context, already started. Throws NativeUnavailableError when it cannot be created. */
+  createContext(options: ContextOptions): NativeContext;
+  /** Unloads the library (dlclose). Only once every context made from it is disposed. */
+  unload(): void;
 }
 
-const encoder = new TextEncoder();
-
-/** A NUL-terminated UTF-8 copy of `text` for the C side, or null. */
-export function cString(text: string | undefined): Uint8Array | null {
-  if (text === undefined) return null;
-  return encoder.encode(`${text}\0`);
+/** Splits a swap result into the buffer index and the bytes used. */
+export function splitSwap(result: number): { which: 0 | 1; used: number } {
+  const which = result >= 2 ** 32 ? 1 : 0;
+  return { which, used: result - which * 2 ** 32 };
 }

@@ -1,92 +1,82 @@
 /**
- * Finding and loading the native library: an explicit path, else the platform package npm
- * installed beside framewire, else a build in this repository (`npm run build:native`). Every
- * miss is kept as part of the reason, so "not available" always says where it looked and why.
+ * Where the native library is: an explicit path, else the optional platform package, else the
+ * repository's own build (zig/zig-out). Each place that does not hold it adds a reason, so a
+ * failure says everywhere it looked.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadWithBun } from "./bun.ts";
-import { loadWithDeno } from "./deno.ts";
-import type { NativeBinding } from "./library.ts";
-import { loadWithKoffi } from "./node.ts";
-import { ABI_VERSION } from "./symbols.ts";
 
-/** The optional dependency that carries the prebuilt library for this platform. */
+/** The optional npm package that ships the prebuilt library for Linux x64 (glibc). */
 export const PLATFORM_PACKAGE = "framewire-native-linux-x64-gnu";
 export const LIBRARY_FILE = "libframewire_native.so";
 
-/** Whether the native library can be used here, and if not, why. */
-export type NativeStatus =
-  | { readonly available: true; readonly path: string; readonly loader: string }
-  | { readonly available: false; readonly reason: string };
+export type Located = { readonly found: true; readonly path: string } | { readonly found: false; readonly reason: string };
 
-export type LoadResult = { readonly binding: NativeBinding } | { readonly reason: string };
+interface ProcessInfo {
+  readonly platform?: string;
+  readonly arch?: string;
+}
 
-/** Where the library may be, in order, each with why it is not there when it is not. */
-function candidates(libraryPath: string | undefined): { paths: string[]; misses: string[] } {
-  if (libraryPath !== undefined) return { paths: [libraryPath], misses: [] };
-  const paths: string[] = [];
-  const misses: string[] = [];
-  const { platform = "unknown", arch = "unknown" } = (globalThis as { process?: { platform?: string; arch?: string } }).process ?? {};
-  if (platform !== "linux" || arch !== "x64") {
-    misses.push(`${PLATFORM_PACKAGE} is built for linux-x64 only (this is ${platform}-${arch})`);
-  } else {
-    try {
-      const manifest = createRequire(import.meta.url).resolve(`${PLATFORM_PACKAGE}/package.json`);
-      paths.push(manifest.replace(/package\.json$/, `lib/${LIBRARY_FILE}`));
-    } catch {
-      misses.push(`the optional package ${PLATFORM_PACKAGE} is not installed`);
+function platform(): ProcessInfo {
+  const deno = (globalThis as { Deno?: { build?: { os?: string; arch?: string } } }).Deno;
+  if (deno?.build !== undefined) return { platform: deno.build.os, arch: deno.build.arch === "x86_64" ? "x64" : deno.build.arch };
+  return (globalThis as { process?: ProcessInfo }).process ?? {};
+}
+
+/** The directory holding framewire's package.json (the repository root, or the installed package). */
+function packageRoot(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const manifest = join(dir, "package.json");
+    if (existsSync(manifest)) {
+      try {
+        if ((JSON.parse(readFileSync(manifest, "utf8")) as { name?: unknown }).name === "framewire") return dir;
+      } catch {
+        // Not ours or unreadable: keep walking up.
+      }
     }
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
   }
-  // A build in the repository: ffi/ under Bun and Deno (sources), dist/ffi/ under Node.
-  const here = fileURLToPath(import.meta.url).replace(/[^/]*$/, "");
-  for (const up of ["../zig/zig-out/lib/", "../../zig/zig-out/lib/"]) paths.push(normalize(here + up + LIBRARY_FILE));
-  return { paths, misses };
+  return undefined;
 }
 
-/** Resolves `..` segments of an absolute POSIX path. */
-function normalize(path: string): string {
-  const out: string[] = [];
-  for (const part of path.split("/")) {
-    if (part === "..") out.pop();
-    else if (part !== "." && part !== "") out.push(part);
+function fromPlatformPackage(): Located {
+  const { platform: os, arch } = platform();
+  if (os !== "linux" || arch !== "x64") return { found: false, reason: `${PLATFORM_PACKAGE} is for linux-x64 only (this is ${os ?? "?"}-${arch ?? "?"})` };
+  let manifest: string;
+  try {
+    manifest = createRequire(import.meta.url).resolve(`${PLATFORM_PACKAGE}/package.json`);
+  } catch {
+    return { found: false, reason: `the optional package ${PLATFORM_PACKAGE} is not installed` };
   }
-  return `/${out.join("/")}`;
+  const path = join(dirname(manifest), "lib", LIBRARY_FILE);
+  return existsSync(path) ? { found: true, path } : { found: false, reason: `${PLATFORM_PACKAGE} has no lib/${LIBRARY_FILE}` };
 }
 
-function loadWith(path: string): NativeBinding {
-  const runtime = globalThis as { Bun?: unknown; Deno?: unknown };
-  if (runtime.Bun !== undefined) return loadWithBun(path);
-  if (runtime.Deno !== undefined) return loadWithDeno(path);
-  return loadWithKoffi(path);
+function fromRepository(): Located {
+  const root = packageRoot();
+  if (root === undefined) return { found: false, reason: "framewire's package root was not found" };
+  const path = join(root, "zig", "zig-out", "lib", LIBRARY_FILE);
+  return existsSync(path) ? { found: true, path } : { found: false, reason: `no build at ${path} (npm run build:native)` };
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Finds and loads the library (never throws): the binding, or why there is none. */
-export function loadNativeLibrary(libraryPath?: string): LoadResult {
-  const { paths, misses } = candidates(libraryPath);
-  for (const path of paths) {
-    if (!existsSync(path)) {
-      if (libraryPath !== undefined || !path.includes("zig-out")) misses.push(`${path} does not exist`);
-      continue;
-    }
-    let binding: NativeBinding;
-    try {
-      binding = loadWith(path);
-    } catch (error) {
-      misses.push(`${path} did not load: ${describe(error)}`);
-      continue;
-    }
-    if (binding.abiVersion !== ABI_VERSION) {
-      misses.push(`${path} has ABI version ${binding.abiVersion}, this framewire needs ${ABI_VERSION}`);
-      continue;
-    }
-    return { binding };
+/**
+ * Finds the library. `libraryPath`, when given, is the only place looked at: asking for one
+ * file and silently getting another would hide a deployment mistake.
+ */
+export function locateLibrary(libraryPath?: string): Located {
+  if (libraryPath !== undefined) {
+    return existsSync(libraryPath) ? { found: true, path: libraryPath } : { found: false, reason: `no file at libraryPath ${libraryPath}` };
   }
-  if (libraryPath === undefined) misses.push("no build in this repository (npm run build:native)");
-  return { reason: misses.join("; ") };
+  const reasons: string[] = [];
+  for (const place of [fromPlatformPackage, fromRepository]) {
+    const located = place();
+    if (located.found) return located;
+    reasons.push(located.reason);
+  }
+  return { found: false, reason: reasons.join("; ") };
 }

@@ -42,8 +42,6 @@ export const ErrorCode = {
   SHUTDOWN: "FW_SHUTDOWN",
   /** The adapter or runtime cannot honour an option. */
   UNSUPPORTED: "FW_UNSUPPORTED",
-  /** The native library could not be found or loaded (or has another ABI version): `reason` on the error says why. */
-  NATIVE_UNAVAILABLE: "FW_NATIVE_UNAVAILABLE",
   /** An option or argument is unknown, out of range or of the wrong kind. */
   INVALID_OPTION: "FW_INVALID_OPTION",
   /** An API used in a way that cannot work, e.g. iterating a connection that also has `message` listeners. */
@@ -82,6 +80,8 @@ export const ErrorCode = {
   TLS_PIN_MISMATCH: "FW_TLS_PIN_MISMATCH",
   /** `interface`: no network interface of that name, or it has no address of the requested family. */
   INTERFACE_UNAVAILABLE: "FW_INTERFACE_UNAVAILABLE",
+  /** The native library (`framewire/native`) cannot be found or loaded, or speaks another ABI version; the error's `reason` says why. */
+  NATIVE_UNAVAILABLE: "FW_NATIVE_UNAVAILABLE",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -160,11 +160,15 @@ export class UnsupportedError extends FramewireError {
   }
 }
 
-/** The native adapter's library could not be found or loaded; `reason` says why (each place looked, or the loader's error). */
+/** The native library cannot be used: not found, not loadable, another ABI version (`reason` says which). */
 export class NativeUnavailableError extends FramewireError {
   override readonly name = "NativeUnavailableError";
-  constructor(readonly reason: string) {
-    super(ErrorCode.NATIVE_UNAVAILABLE, `the native library is not available: ${reason}`);
+  constructor(
+    /** Why, e.g. "no file at /x/libframewire_native.so". */
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(ErrorCode.NATIVE_UNAVAILABLE, `the native library is unavailable: ${reason}`, options);
   }
 }
 

@@ -77,6 +77,7 @@ export {
   InvalidOptionError,
   InvalidUseError,
   MalformedFrameError,
+  NativeUnavailableError,
   PeerError,
   ProtocolError,
   QueueFullError,
@@ -84,7 +85,6 @@ export {
   SessionExpiredError,
   SocketError,
   UnsupportedError,
-  NativeUnavailableError,
 } from "./errors.ts";
 export { IdleTimeoutError, PendingBudgetError, SlowPeerError } from "./errors.ts";
 export type { ConnectionLimitOptions, ConnectionRate, MinReceiveRate, ServerLimitOptions } from "./limits/options.ts";

@@ -1,64 +1,49 @@
-/** The native adapter's options, their defaults and checks. */
+/** Options of the native adapter, validated at construction. */
 import { InvalidOptionError } from "../../src/errors.ts";
-import { describeValue } from "../../src/validate.ts";
-
-/** A line libwebsockets logged (errors and warnings only), routed here instead of stderr. */
-export interface NativeLogEntry {
-  /** The libwebsockets level bit (1 error, 2 warning). */
-  readonly level: number;
-  readonly message: string;
-}
+import { MIN_BATCH_BYTES } from "../../ffi/symbols.ts";
 
 export interface NativeAdapterOptions {
   /**
-   * The library file to load. When set, only this file is tried.
-   * @default the `framewire-native-linux-x64-gnu` package's library, else a build in this repository (`npm run build:native`)
+   * The shared library to load. When set, only this file is tried.
+   * @default the optional package `framewire-native-linux-x64-gnu`, then the repository's `zig/zig-out/lib`
    */
-  libraryPath?: string;
+  readonly libraryPath?: string;
   /**
-   * Bytes of each of the two event batch buffers (64 KiB to 1 GiB). Received bytes wait here for
-   * JS; when a buffer is full the library stops reading (TCP pushes back on the peers) until JS
-   * takes it, so this bounds what the library holds of received data: twice this, per adapter.
-   * @default 1 MiB
+   * Bytes of each of the context's two batch buffers (received bytes wait there for JS). When
+   * the filling one is full the I/O thread stops reading: the receive backpressure. At least 64 KiB.
+   * @default 1048576 (1 MiB)
    */
-  batchBytes?: number;
+  readonly batchBytes?: number;
   /**
-   * Bytes the library queues per connection for writing; past it a write is short (the core sees
-   * backpressure and waits for drain). Bounds what the library holds of sent data, per connection.
-   * @default 1 MiB
+   * Bytes the library queues per connection before `write` answers short (and a drain follows).
+   * @default 1048576 (1 MiB)
    */
-  highWaterBytes?: number;
-  /** Where libwebsockets' error and warning lines go (never to stderr). @default dropped */
-  onLog?: (entry: NativeLogEntry) => void;
+  readonly highWaterBytes?: number;
 }
 
-const KEYS: ReadonlySet<string> = new Set(["libraryPath", "batchBytes", "highWaterBytes", "onLog"]);
-const MiB = 1024 * 1024;
-
-export class NativeOptions {
+export interface ResolvedNativeOptions {
   readonly libraryPath: string | undefined;
   readonly batchBytes: number;
   readonly highWaterBytes: number;
-  readonly onLog: ((entry: NativeLogEntry) => void) | undefined;
-
-  constructor(options: NativeAdapterOptions) {
-    if (typeof options !== "object" || options === null) throw new InvalidOptionError(`NativeAdapter options must be an object, got ${describeValue(options)}`);
-    for (const key of Object.keys(options)) if (!KEYS.has(key)) throw new InvalidOptionError(`unknown NativeAdapter option "${key}"`);
-    if (options.libraryPath !== undefined && (typeof options.libraryPath !== "string" || options.libraryPath === "")) {
-      throw new InvalidOptionError(`libraryPath must be a non-empty string, got ${describeValue(options.libraryPath)}`);
-    }
-    if (options.onLog !== undefined && typeof options.onLog !== "function") throw new InvalidOptionError(`onLog must be a function, got ${describeValue(options.onLog)}`);
-    this.libraryPath = options.libraryPath;
-    this.batchBytes = bytes("batchBytes", options.batchBytes, MiB, 64 * 1024, 1024 * MiB);
-    this.highWaterBytes = bytes("highWaterBytes", options.highWaterBytes, MiB, 1, 2 ** 31 - 1);
-    this.onLog = options.onLog;
-  }
 }
 
-function bytes(name: string, value: unknown, fallback: number, min: number, max: number): number {
+const MiB = 1024 * 1024;
+const MAX_BYTES = 2 ** 31 - 1;
+
+function bytes(name: string, value: unknown, fallback: number, min: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(`${name} must be an integer from ${min} to ${max}, got ${describeValue(value)}`);
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > MAX_BYTES) {
+    throw new InvalidOptionError(`${name} must be an integer from ${min} to ${MAX_BYTES}, got ${String(value)}`);
   }
   return value;
+}
+
+export function resolveNativeOptions(options: NativeAdapterOptions = {}): ResolvedNativeOptions {
+  const { libraryPath } = options;
+  if (libraryPath !== undefined && (typeof libraryPath !== "string" || libraryPath === "")) throw new InvalidOptionError("libraryPath must be a non-empty string");
+  return {
+    libraryPath,
+    batchBytes: bytes("batchBytes", options.batchBytes, MiB, MIN_BATCH_BYTES),
+    highWaterBytes: bytes("highWaterBytes", options.highWaterBytes, MiB, 1),
+  };
 }

@@ -1,25 +1,53 @@
-/** Reading the library's event records (zig/include/framewire_native.h): headers, text, address blocks. */
-import type { Endpoints } from "./socket.ts";
+/**
+ * Reads a batch of event records in place (zig/include/framewire_native.h):
+ * u8 kind | u8 flags | u16 reserved | u32 id | u32 len | payload[len] | pad to 4, little-endian.
+ */
+import { RECORD_HEADER_BYTES } from "../../ffi/symbols.ts";
+
+/** Who receives the records: `offset` is where the payload starts in `bytes`. */
+export interface RecordSink {
+  record(kind: number, id: number, bytes: Uint8Array, view: DataView, offset: number, length: number): void;
+}
+
+/** Calls `sink.record` for every record of the first `used` bytes; stops at a truncated record. */
+export function readRecords(bytes: Uint8Array, view: DataView, used: number, sink: RecordSink): void {
+  let at = 0;
+  while (at + RECORD_HEADER_BYTES <= used) {
+    const kind = view.getUint8(at);
+    const id = view.getUint32(at + 4, true);
+    const length = view.getUint32(at + 8, true);
+    const offset = at + RECORD_HEADER_BYTES;
+    if (offset + length > used) return; // cannot happen with a sound library; never read past `used`
+    sink.record(kind, id, bytes, view, offset, length);
+    at = offset + ((length + 3) & ~3);
+  }
+}
+
+/** The endpoints of an accepted or dialled connection. */
+export interface Endpoints {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+}
 
 const decoder = new TextDecoder();
 
-export function text(bytes: Uint8Array, at: number, length: number): string {
-  return decoder.decode(bytes.subarray(at, at + length));
-}
-
-/** The FWN address block at `at`: u16 remote port | u16 local port | u8 remote length | u8 local length | texts. */
-export function endpoints(bytes: Uint8Array, view: DataView, at: number): Endpoints {
-  const remoteLength = bytes[at + 4] as number;
-  const localLength = bytes[at + 5] as number;
+/** The FWN address block at `offset`: u16 remote port | u16 local port | u8 rlen | u8 llen | remote | local. */
+export function readEndpoints(bytes: Uint8Array, view: DataView, offset: number, length: number): Endpoints {
+  if (length < 6) return { remoteAddress: "", remotePort: 0, localAddress: "", localPort: 0 };
+  const remoteLength = view.getUint8(offset + 4);
+  const localLength = view.getUint8(offset + 5);
+  const start = offset + 6;
+  const end = offset + length;
   return {
-    remotePort: view.getUint16(at, true),
-    localPort: view.getUint16(at + 2, true),
-    remoteAddress: text(bytes, at + 6, remoteLength),
-    localAddress: text(bytes, at + 6 + remoteLength, localLength),
+    remotePort: view.getUint16(offset, true),
+    localPort: view.getUint16(offset + 2, true),
+    remoteAddress: decoder.decode(bytes.subarray(start, Math.min(end, start + remoteLength))),
+    localAddress: decoder.decode(bytes.subarray(Math.min(end, start + remoteLength), Math.min(end, start + remoteLength + localLength))),
   };
 }
 
-/** Where the record after one of `length` payload bytes starts (records are padded to 4). */
-export function nextRecord(at: number, length: number): number {
-  return at + ((12 + length + 3) & ~3);
+export function readText(bytes: Uint8Array, offset: number, length: number): string {
+  return decoder.decode(bytes.subarray(offset, offset + length));
 }

@@ -102,3 +102,44 @@ for (const serverRuntime of runtimes) {
     }
   });
 }
+
+// Native ↔ runtime sockets, both directions, every loader: a native server (koffi, under Node)
+// with runtime-socket clients, and a runtime-socket server (Bun) with native clients on bun:ffi,
+// koffi and Deno.dlopen. No TLS leg: the native adapter has none. Needs the library built.
+test("interop, native: a native server (Node, koffi) with bun, node and deno runtime-socket clients", { timeout: 90_000 }, async () => {
+  const server = start("node", "server.mjs", ["60", "--native"]);
+  try {
+    const ports = await firstLine(server, 15_000);
+    assert.equal(ports.adapter, "native");
+    for (const clientRuntime of runtimes) {
+      const client = start(clientRuntime, "client.mjs", [String(ports.framewire), String(ports.raw), "node"]);
+      const code = await client.exited;
+      const verdict = client.out().trim() ? JSON.parse(client.out().trim().split("\n").at(-1)) : { problems: [client.err()] };
+      assert.equal(verdict.adapter, clientRuntime, `${clientRuntime} client ran its own adapter`);
+      assert.deepEqual(verdict.problems, [], `${clientRuntime} → native`);
+      assert.equal(code, 0, `${clientRuntime} client exit code; stderr: ${client.err()}`);
+    }
+  } finally {
+    server.child.kill();
+    await server.exited;
+  }
+});
+
+test("interop, native: a Bun runtime-socket server with native clients on bun:ffi, koffi and Deno.dlopen", { timeout: 90_000 }, async () => {
+  const server = start("bun", "server.mjs", ["60"]);
+  try {
+    const ports = await firstLine(server, 15_000);
+    assert.equal(ports.adapter, "bun");
+    for (const clientRuntime of runtimes) {
+      const client = start(clientRuntime, "client.mjs", [String(ports.framewire), String(ports.raw), "bun", "--native"]);
+      const code = await client.exited;
+      const verdict = client.out().trim() ? JSON.parse(client.out().trim().split("\n").at(-1)) : { problems: [client.err()] };
+      assert.equal(verdict.adapter, "native", `the ${clientRuntime} client ran the native adapter`);
+      assert.deepEqual(verdict.problems, [], `native (${clientRuntime}) → bun`);
+      assert.equal(code, 0, `native ${clientRuntime} client exit code; stderr: ${client.err()}`);
+    }
+  } finally {
+    server.child.kill();
+    await server.exited;
+  }
+});

@@ -1,11 +1,16 @@
 // What every interop peer needs to know about the runtime it runs in, without runtime types.
 export const runtime = globalThis.Bun ? "bun" : globalThis.Deno ? "deno" : "node";
-export const args = runtime === "deno" ? globalThis.Deno.args : process.argv.slice(2);
-export const entry = {
-  bun: "../../adapters/bun/index.ts",
-  deno: "../../adapters/deno/index.ts",
-  node: "../../dist/adapters/node/index.js",
-}[runtime];
+const argv = runtime === "deno" ? globalThis.Deno.args : process.argv.slice(2);
+/** A last argument `--native`: this peer runs on the native adapter (framewire/native) instead of the runtime's sockets. */
+export const native = argv.at(-1) === "--native";
+export const args = native ? argv.slice(0, -1) : argv;
+export const entry = native
+  ? { bun: "../../adapters/native/index.ts", deno: "../../adapters/native/index.ts", node: "../../dist/adapters/native/index.js" }[runtime]
+  : {
+      bun: "../../adapters/bun/index.ts",
+      deno: "../../adapters/deno/index.ts",
+      node: "../../dist/adapters/node/index.js",
+    }[runtime];
 export function exit(code) {
   if (runtime === "deno") globalThis.Deno.exit(code);
   else process.exit(code);

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
 const DIST = fileURLToPath(new URL("../../dist/", import.meta.url));
-const ENTRIES = ["adapters/auto.d.ts", "adapters/bun/index.d.ts", "adapters/node/index.d.ts", "adapters/deno/index.d.ts", "src/index.d.ts"];
+const ENTRIES = ["adapters/auto.d.ts", "adapters/bun/index.d.ts", "adapters/node/index.d.ts", "adapters/deno/index.d.ts", "adapters/native/index.d.ts", "src/index.d.ts"];
 
 function isInternal(node: ts.Node): boolean {
   return ts.getJSDocTags(node).some((tag) => tag.tagName.text === "internal");

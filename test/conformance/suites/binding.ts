@@ -49,6 +49,7 @@ export const bindingScenarios: Scenario[] = [
         await withPort.close();
         await bound.close();
       });
+      if (transport.adapter.capabilities.tls === false) return; // TLS binding: only where TLS is
       const pki = await makePki(ctx);
       const tlsServer = await tlsEchoServer(transport, pki);
       await withServer(tlsServer, async () => {

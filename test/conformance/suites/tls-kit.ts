@@ -49,6 +49,18 @@ export function serverSupports(transport: Transport, ...keys: ServerTlsKey[]): b
   return tls !== false && keys.every((key) => tls.server.has(key));
 }
 
+/**
+ * An adapter without TLS (`capabilities.tls === false`, e.g. native): a TLS listen and connect
+ * must both fail with FW_UNSUPPORTED before any I/O. True when that was checked and the TLS
+ * scenario has nothing more to run.
+ */
+export async function withoutTls(transport: Transport, what: string): Promise<boolean> {
+  if (transport.adapter.capabilities.tls !== false) return false;
+  await expectUnsupportedListen(transport, { cert: "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n", key: "-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n" }, `${what}: a TLS listen without TLS support`);
+  await expectUnsupportedConnect(transport, {}, `${what}: a TLS connect without TLS support`);
+  return true;
+}
+
 /** The runtime cannot: connect must fail with FW_UNSUPPORTED before dialling (port 1 is never dialled). */
 export async function expectUnsupportedConnect(transport: Transport, tls: TlsClientOptions, what: string): Promise<void> {
   const error = await rejectsWith(transport.connect({ host: HOST, port: 1, tls }), what);

@@ -6,7 +6,7 @@
  */
 import type { Client, Connection, FramewireError, HandshakeInfo, TlsInfo } from "../../../src/index.ts";
 import { concat, decoder, echoThree, encoder, equal, HOST, need, ok, RawPeer, rejectsWith, type Scenario, until, within, withServer } from "../kit.ts";
-import { clientSupports, expectUnsupportedConnect, expectUnsupportedListen, makePki, serverSupports, tlsClient, tlsEchoServer } from "./tls-kit.ts";
+import { clientSupports, expectUnsupportedConnect, expectUnsupportedListen, makePki, serverSupports, tlsClient, tlsEchoServer, withoutTls } from "./tls-kit.ts";
 
 type TlsFailure = FramewireError & { reason?: string };
 
@@ -23,6 +23,7 @@ export const tlsScenarios: Scenario[] = [
     timeoutMs: 30_000,
     async run(ctx) {
       const { transport } = ctx;
+      if (await withoutTls(transport, "tls")) return;
       const pki = await makePki(ctx);
       const alpn = serverSupports(transport, "alpn") && clientSupports(transport, "alpn");
       const seen: HandshakeInfo[] = [];
@@ -77,6 +78,7 @@ export const tlsScenarios: Scenario[] = [
     timeoutMs: 30_000,
     async run(ctx) {
       const { transport } = ctx;
+      if (await withoutTls(transport, "tls")) return;
       const pki = await makePki(ctx);
       const server = await tlsEchoServer(transport, pki);
       await withServer(server, async () => {
@@ -133,6 +135,7 @@ export const tlsScenarios: Scenario[] = [
     timeoutMs: 30_000,
     async run(ctx) {
       const { transport } = ctx;
+      if (await withoutTls(transport, "tls")) return;
       const pki = await makePki(ctx);
       const malformed = await rejectsWith(transport.connect({ host: HOST, port: 1, tls: { pin: "abc" } }), "malformed pin");
       equal(malformed.code, "FW_INVALID_OPTION", "malformed pin: code");
@@ -176,6 +179,7 @@ export const tlsScenarios: Scenario[] = [
     timeoutMs: 30_000,
     async run(ctx) {
       const { transport } = ctx;
+      if (await withoutTls(transport, "tls")) return;
       const pki = await makePki(ctx);
       if (!serverSupports(transport, "requireCert", "requestCert")) {
         await expectUnsupportedListen(transport, { cert: pki.server_cert, key: pki.server_key, ca: pki.ca, requireCert: true }, "requireCert");
@@ -236,6 +240,7 @@ export const tlsScenarios: Scenario[] = [
     timeoutMs: 30_000,
     async run(ctx) {
       const { transport } = ctx;
+      if (await withoutTls(transport, "tls")) return;
       const pki = await makePki(ctx);
       const spawn = need(ctx, "spawn");
       // framewire raw client → Python TLS echo server.
