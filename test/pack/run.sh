@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves the package as a user gets it: `npm pack`, then three fresh projects install the tarball
 # and run a small echo — Bun (bun add), Node (plain .mjs, plus a TypeScript file type-checked by
-# tsc with @types/node only: no bun-types, no Deno lib), and Deno (an npm: specifier).
+# tsc with @types/node only: no bun-types, no Deno lib), Deno (an npm: specifier), and the native
+# path from the platform package (framewire-native-linux-x64-gnu) on Node and Bun.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 bin="$root/node_modules/.bin"
@@ -54,4 +55,13 @@ node "$root/test/pack/readme-example.mjs" "$root/README.md" deno > readme.ts
 timeout 60 "$bin/deno" run -A readme.ts | tee readme.out
 grep -q "3, 2, 1 \] via deno" readme.out
 echo "README examples: the Bun, Node and Deno blocks ran as written"
-echo "== pack check: all three projects ran"
+echo "== Native project: the main tarball plus the platform package, no toolchain at install"
+platform="$(bash "$root/zig/stage-platform-package.sh" "$work")"
+echo "== packed $(basename "$platform") ($(du -k "$platform" | cut -f1) KiB)"
+mkdir "$work/native-app" && cd "$work/native-app"
+echo '{ "name": "native-app", "private": true, "type": "module" }' > package.json
+npm install --silent --no-audit --no-fund "$tarball" "$platform" > /dev/null
+cp "$root/test/pack/native.mjs" native.mjs
+timeout 60 node native.mjs
+timeout 60 "$bin/bun" native.mjs
+echo "== pack check: all four projects ran"
