@@ -7,7 +7,8 @@ import { zmqClient } from "./zmq.ts";
 
 const cfg = parseConfig();
 hardTimeout(cfg.hardTimeoutMs, "client");
-useTransport(entry);
+// fwnative: the same public API from framewire/native.
+useTransport(cfg.impl === "fwnative" ? await import("../../adapters/native/index.ts") : entry);
 try {
   await { raw: rawClient, fw: fwClient, zmq: zmqClient }[familyOf(cfg.impl)](cfg);
 } catch (error) {

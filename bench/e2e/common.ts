@@ -11,9 +11,10 @@
  * one pre-encoded block written over and over (the socket's own ceiling, one-way only); fw:
  * framewire; fwraw: framewire protocol "raw"; fwresume: framewire with resumable sessions on both sides;
  * fwrate: framewire with a `rateLimit` far above what it achieves (never binds); zmq: ZeroMQ.js (bench/zeromq, one-way and conns);
+ * fwnative: fw through framewire/native (the libwebsockets library, loaded by the runtime's FFI).
  * rawtls / fwtls: raw and fw over TLS (the runtime's TLS sockets; framewire's `tls` option).
  */
-export type Impl = "raw" | "rawblock" | "fw" | "fwraw" | "fwresume" | "fwrate" | "zmq" | "rawtls" | "fwtls";
+export type Impl = "raw" | "rawblock" | "fw" | "fwraw" | "fwresume" | "fwrate" | "fwnative" | "zmq" | "rawtls" | "fwtls";
 /**
  * oneway: client → server stream; pingpong / conns: one message in flight per connection, echoed;
  * idle: connections that stay silent while the server measures its memory; broadcast: the server

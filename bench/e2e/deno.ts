@@ -11,7 +11,8 @@ import { zmqClient, zmqServer } from "./zmq.ts";
 const role = process.argv[2] === "server" ? "server" : "client";
 const cfg = parseConfig();
 hardTimeout(cfg.hardTimeoutMs, role);
-useTransport(entry);
+// fwnative: the same public API from framewire/native.
+useTransport(cfg.impl === "fwnative" ? await import("../../adapters/native/index.ts") : entry);
 try {
   const run =
     role === "server" ? { raw: rawDenoServer, fw: fwServer, zmq: zmqServer } : { raw: rawDenoClient, fw: fwClient, zmq: zmqClient };

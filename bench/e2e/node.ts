@@ -17,7 +17,7 @@ hardTimeout(cfg.hardTimeoutMs, role);
 try {
   if (familyOf(cfg.impl) === "fw") {
     // A computed specifier, so the bundler leaves the import alone and Node loads dist/ itself.
-    const entry = resolve(process.cwd(), "dist/adapters/node/index.js");
+    const entry = resolve(process.cwd(), cfg.impl === "fwnative" ? "dist/adapters/native/index.js" : "dist/adapters/node/index.js");
     useTransport((await import(pathToFileURL(entry).href)) as Transport);
   }
   const run =

@@ -10,10 +10,10 @@
  *                      connect (raw-deno.ts); framewire through that runtime's public entry
  *   --scenarios=a,b    oneway64,oneway64k,oneway1m,pingpong,pingpong1cpu,conns64,conns1000,
  *                      idle1000,broadcast1000 [all]
- *   --impls=a,b        raw,rawblock,fw,fwraw,fwresume,fwrate,zmq,rawtls,fwtls; raw = hand-written framing on the runtime's
+ *   --impls=a,b        raw,rawblock,fw,fwraw,fwresume,fwrate,fwnative,zmq,rawtls,fwtls; raw = hand-written framing on the runtime's
  *                      sockets, rawblock = raw with one pre-encoded block written over and over
  *                      (one-way only), fw = framewire protocol "framewire", fwraw = framewire
- *                      protocol "raw", fwresume = framewire with resume on (oneway64 by default), fwrate = framewire with a rateLimit that never binds, zmq = ZeroMQ.js (Node only, one-way and conns; installed on demand
+ *                      protocol "raw", fwresume = framewire with resume on (oneway64 by default), fwrate = framewire with a rateLimit that never binds, fwnative = fw through framewire/native (npm run build:native first), zmq = ZeroMQ.js (Node only, one-way and conns; installed on demand
  *                      into bench/zeromq/). Default: raw,fw (+fwraw on Bun) for the original
  *                      scenarios; + rawblock for oneway64; + zmq on Node for oneway64 and
  *                      conns1000; raw,fw for the 1000-connection ones. An explicit list applies

@@ -53,6 +53,8 @@ function section(opts: Options, runtime: Runtime, allRecords: RunRecord[], versi
     ...(["rawblock", "zmq"] as Impl[]).filter((i) => impls.includes(i) && impls.includes("fw")).map((i): [Impl, Impl] => ["fw", i]),
     // What resumable sessions cost: the same framewire with resume on, against it off.
     ...(impls.includes("fwresume") && impls.includes("fw") ? [["fwresume", "fw"] as [Impl, Impl]] : []),
+    // The native path against the runtime's own sockets, both through framewire.
+    ...(impls.includes("fwnative") && impls.includes("fw") ? [["fwnative", "fw"] as [Impl, Impl]] : []),
     // What a rate limit that does not bind costs.
     ...(impls.includes("fwrate") && impls.includes("fw") ? [["fwrate", "fw"] as [Impl, Impl]] : []),
     // TLS: framewire over TLS against the raw TLS ceiling, and against itself in plain TCP (what TLS costs it).

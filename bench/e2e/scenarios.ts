@@ -9,7 +9,7 @@ export type Runtime = "bun" | "node" | "deno";
 export const RUNTIMES: Runtime[] = ["bun", "node", "deno"];
 export const RUNTIME_NAME: Record<Runtime, string> = { bun: "Bun", node: "Node", deno: "Deno" };
 /** Column order of the report. */
-export const IMPLS: Impl[] = ["raw", "rawblock", "fw", "fwraw", "fwresume", "fwrate", "zmq", "rawtls", "fwtls"];
+export const IMPLS: Impl[] = ["raw", "rawblock", "fw", "fwraw", "fwresume", "fwrate", "fwnative", "zmq", "rawtls", "fwtls"];
 /** Implementations of a scenario that sets no `defaultImpls`. */
 const RUNTIME_IMPLS: Record<Runtime, Impl[]> = { bun: ["raw", "fw", "fwraw"], node: ["raw", "fw"], deno: ["raw", "fw"] };
 /** Window of the scenarios that set none (shorter on Node and Deno so a default run stays short). */
@@ -252,6 +252,7 @@ export function implLabel(runtime: Runtime, impl: Impl): string {
     fwraw: "framewire protocol raw",
     fwresume: "framewire, resume on",
     fwrate: "framewire, rateLimit not binding",
+    fwnative: "framewire native",
     zmq: "ZeroMQ.js",
     rawtls: `raw ${RUNTIME_NAME[runtime]} TLS`,
     fwtls: "framewire TLS",

@@ -7,7 +7,8 @@ import { zmqServer } from "./zmq.ts";
 
 const cfg = parseConfig();
 hardTimeout(cfg.hardTimeoutMs, "server");
-useTransport(entry);
+// fwnative: the same public API from framewire/native.
+useTransport(cfg.impl === "fwnative" ? await import("../../adapters/native/index.ts") : entry);
 try {
   await { raw: rawServer, fw: fwServer, zmq: zmqServer }[familyOf(cfg.impl)](cfg);
 } catch (error) {
