@@ -207,8 +207,15 @@ export class NativeHost implements RecordSink {
         this.#maybeIdle();
         return;
       }
+      case RecordKind.LOG:
+        try {
+          this.#options.onLog?.({ level: id, message: readText(bytes, offset, length) });
+        } catch {
+          // A throwing log hook must not break the record pump.
+        }
+        return;
       default:
-        // FWN_EV_LOG and kinds of a newer library: nothing to route (the library never prints).
+        // Kinds of a newer library: nothing to route.
         return;
     }
   }

@@ -10,7 +10,7 @@ import { NativeAdapter } from "./adapter.ts";
 
 export * from "../../src/index.ts";
 export { NativeAdapter, type NativeStats } from "./adapter.ts";
-export type { NativeAdapterOptions } from "./options.ts";
+export type { NativeAdapterOptions, NativeLogEntry } from "./options.ts";
 export type { NativeAvailability } from "../../ffi/load.ts";
 
 /**

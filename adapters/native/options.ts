@@ -2,6 +2,13 @@
 import { InvalidOptionError } from "../../src/errors.ts";
 import { MIN_BATCH_BYTES } from "../../ffi/symbols.ts";
 
+/** A line libwebsockets logged (errors and warnings), routed to JS instead of stderr. */
+export interface NativeLogEntry {
+  /** libwebsockets' level bit: 1 error, 2 warning. */
+  readonly level: number;
+  readonly message: string;
+}
+
 export interface NativeAdapterOptions {
   /**
    * The shared library to load. When set, only this file is tried.
@@ -19,12 +26,19 @@ export interface NativeAdapterOptions {
    * @default 1048576 (1 MiB)
    */
   readonly highWaterBytes?: number;
+  /**
+   * Receives the library's log lines (libwebsockets errors and warnings); the library never
+   * writes to stderr. A hook that throws is ignored.
+   * @default the lines are dropped
+   */
+  readonly onLog?: (entry: NativeLogEntry) => void;
 }
 
 export interface ResolvedNativeOptions {
   readonly libraryPath: string | undefined;
   readonly batchBytes: number;
   readonly highWaterBytes: number;
+  readonly onLog: ((entry: NativeLogEntry) => void) | undefined;
 }
 
 const MiB = 1024 * 1024;
@@ -41,9 +55,11 @@ function bytes(name: string, value: unknown, fallback: number, min: number): num
 export function resolveNativeOptions(options: NativeAdapterOptions = {}): ResolvedNativeOptions {
   const { libraryPath } = options;
   if (libraryPath !== undefined && (typeof libraryPath !== "string" || libraryPath === "")) throw new InvalidOptionError("libraryPath must be a non-empty string");
+  if (options.onLog !== undefined && typeof options.onLog !== "function") throw new InvalidOptionError("onLog must be a function");
   return {
     libraryPath,
     batchBytes: bytes("batchBytes", options.batchBytes, MiB, MIN_BATCH_BYTES),
     highWaterBytes: bytes("highWaterBytes", options.highWaterBytes, MiB, 1),
+    onLog: options.onLog,
   };
 }

@@ -65,6 +65,8 @@ describe("native library unavailable", () => {
 
   test("options are validated at construction", () => {
     expect(() => new NativeAdapter({ batchBytes: 1024 })).toThrow(/batchBytes/);
+    // @ts-expect-error -- not a function
+    expect(() => new NativeAdapter({ onLog: "stderr" })).toThrow(expect.objectContaining({ code: "FW_INVALID_OPTION" }));
     expect(() => new NativeAdapter({ highWaterBytes: 0 })).toThrow(/highWaterBytes/);
   });
 });
