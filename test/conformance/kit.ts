@@ -195,6 +195,15 @@ export class RawPeer {
     ok(status === "queued" || status === "backpressure", `raw write: ${status}`);
   }
 
+  /** Write unless the connection is already closing (between the server's goodbye and our close event); false then. */
+  writeWhileOpen(bytes: Uint8Array): boolean {
+    if (this.closeInfo !== undefined) return false;
+    const status = this.client.send(bytes);
+    if (status === "closed") return false;
+    ok(status === "queued" || status === "backpressure", `raw write: ${status}`);
+    return true;
+  }
+
   bytes(): Uint8Array {
     let length = 0;
     for (const c of this.chunks) length += c.length;

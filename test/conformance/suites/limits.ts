@@ -127,10 +127,7 @@ export const limitScenarios: Scenario[] = [
         const t0 = performance.now();
         let trickledFor = 0;
         for (let at = 0, tick = 0; at < size; tick++) {
-          if (trickler.closeInfo === undefined) {
-            trickler.write(new Uint8Array(16));
-            trickledFor = performance.now() - t0;
-          }
+          if (trickler.writeWhileOpen(new Uint8Array(16))) trickledFor = performance.now() - t0;
           if (tick % 5 === 4 || tick === 0) {
             // every 125 ms (5 ticks of 25 ms)
             honest.write(body.subarray(at, at + 32 * KiB));
@@ -174,7 +171,7 @@ export const limitScenarios: Scenario[] = [
         const piece = new Uint8Array(16 * KiB);
         let maxPending = 0;
         for (let round = 0; round < 16; round++) {
-          for (const peer of peers) if (peer.closeInfo === undefined) peer.write(piece);
+          for (const peer of peers) peer.writeWhileOpen(piece);
           await sleep(60);
           maxPending = Math.max(maxPending, server.stats().pendingFrameBytes);
         }
@@ -208,7 +205,7 @@ export const limitScenarios: Scenario[] = [
         const t0 = performance.now();
         const hello = helloWith(JSON.stringify({ app: "slow".repeat(10) }));
         for (let i = 0; i < hello.length && peer.closeInfo === undefined; i++) {
-          peer.write(hello.subarray(i, i + 1));
+          if (!peer.writeWhileOpen(hello.subarray(i, i + 1))) break;
           await sleep(100);
         }
         await until(() => peer.closeInfo !== undefined, 5000, "the slow HELLO is cut");
