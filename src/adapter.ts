@@ -171,3 +171,16 @@ export interface SocketAdapter {
   /** The host's network interfaces by name, for `connect({ interface })`; absent where the runtime cannot list them. */
   networkInterfaces?(): Readonly<Record<string, readonly InterfaceAddress[]>>;
 }
+
+/**
+ * Runs a core handler for an adapter's socket. One that throws (a framewire bug) destroys that
+ * socket with its error instead of escaping into the runtime's I/O callback, where it could end the process.
+ */
+export function callHandler(handlers: SocketHandlers | undefined, fn: (handlers: SocketHandlers) => void, socket: Pick<RawSocket, "destroy">): void {
+  if (handlers === undefined) return;
+  try {
+    fn(handlers);
+  } catch (error) {
+    socket.destroy(error instanceof Error ? error : new Error(String(error)));
+  }
+}

@@ -3,7 +3,7 @@
  * A TLS conn (handshake done) behaves the same: `read`, `write`, `closeWrite` (close_notify, then
  * FIN; reading goes on) and `close` are the same ops; only `setNoDelay` / `setKeepAlive` are missing.
  */
-import type { OnSocket, RawSocket, SocketHandlers } from "../../src/adapter.ts";
+import { callHandler, type OnSocket, type RawSocket, type SocketHandlers } from "../../src/adapter.ts";
 import type { TlsInfo } from "../../src/tls/info.ts";
 import type { Pacer } from "./pacer.ts";
 import { asError, type DenoConn } from "./runtime.ts";
@@ -315,13 +315,7 @@ export class DenoRawSocket implements RawSocket {
 
   /** Calls a core handler; one that throws (a framewire bug) closes this socket. */
   #call(fn: (handlers: SocketHandlers) => void): void {
-    const handlers = this.#handlers;
-    if (handlers === undefined || this.#closed) return;
-    try {
-      fn(handlers);
-    } catch (error) {
-      this.destroy(asError(error));
-    }
+    if (!this.#closed) callHandler(this.#handlers, fn, this);
   }
 }
 

@@ -4,7 +4,7 @@
  * for this connection are held and delivered in order on `resume` (the library stops reading
  * at once, but a batch may already hold some bytes).
  */
-import type { RawSocket, SocketHandlers } from "../../src/adapter.ts";
+import { callHandler, type RawSocket, type SocketHandlers } from "../../src/adapter.ts";
 import { SocketError } from "../../src/errors.ts";
 import type { NativeContext } from "../../ffi/library.ts";
 import { SocketOption } from "../../ffi/symbols.ts";
@@ -162,12 +162,6 @@ export class NativeRawSocket implements RawSocket {
 
   /** Calls a core handler; one that throws (a framewire bug) closes this socket, not the process. */
   #call(fn: (handlers: SocketHandlers) => void): void {
-    const handlers = this.#handlers;
-    if (handlers === undefined || this.#closed) return;
-    try {
-      fn(handlers);
-    } catch (error) {
-      this.destroy(error instanceof Error ? error : new Error(String(error)));
-    }
+    if (!this.#closed) callHandler(this.#handlers, fn, this);
   }
 }

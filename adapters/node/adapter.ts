@@ -11,16 +11,17 @@
  * decides when to send FIN.
  */
 import * as net from "node:net";
-import type {
-  AdapterCapabilities,
-  ConnectOptions,
-  InterfaceAddress,
-  Listener,
-  ListenOptions,
-  OnSocket,
-  RawSocket,
-  SocketAdapter,
-  SocketHandlers,
+import {
+  type AdapterCapabilities,
+  callHandler,
+  type ConnectOptions,
+  type InterfaceAddress,
+  type Listener,
+  type ListenOptions,
+  type OnSocket,
+  type RawSocket,
+  type SocketAdapter,
+  type SocketHandlers,
 } from "../../src/adapter.ts";
 import { SocketError, UnsupportedError } from "../../src/errors.ts";
 import { TlsError } from "../../src/tls/errors.ts";
@@ -223,13 +224,7 @@ class NodeRawSocket implements RawSocket {
 
   /** Calls a core handler; one that throws (a framewire bug) closes this socket, not the process. */
   #call(fn: (handlers: SocketHandlers) => void): void {
-    const handlers = this.#handlers;
-    if (handlers === undefined || this.#closed) return;
-    try {
-      fn(handlers);
-    } catch (error) {
-      this.destroy(error instanceof Error ? error : new Error(String(error)));
-    }
+    if (!this.#closed) callHandler(this.#handlers, fn, this);
   }
 }
 
