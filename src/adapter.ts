@@ -139,6 +139,12 @@ export interface ConnectOptions {
   readonly localAddress?: string;
   /** Bind the socket to this local port before dialling (adapters with `localBind`). */
   readonly localPort?: number;
+  /**
+   * The interface `localAddress` was resolved from (`connect({ interface })`). Adapters that can
+   * also bind the socket to the device (`SO_BINDTODEVICE`: the native one) do, so traffic leaves
+   * through it even where routing would choose another link; the others bind the address only.
+   */
+  readonly interfaceName?: string;
 }
 
 /** One address of a network interface, as `networkInterfaces()` lists it. */

@@ -152,7 +152,7 @@ export class NativeAdapter implements SocketAdapter {
       };
       host.addDial(id, pending);
       signal?.addEventListener("abort", onAbort, { once: true });
-      const code = context.connect(id, options.path === undefined ? options.host : "", options.path === undefined ? options.port : 0, options.path, options.localAddress, options.localPort ?? 0, undefined);
+      const code = context.connect(id, options.path === undefined ? options.host : "", options.path === undefined ? options.port : 0, options.path, options.localAddress, options.localPort ?? 0, options.interfaceName);
       if (code < 0) {
         signal?.removeEventListener("abort", onAbort);
         host.forget(id);

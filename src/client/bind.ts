@@ -60,10 +60,14 @@ export function resolveLocalBind(options: LocalBindOptions, host: string, path: 
 }
 
 /** The local address and port to bind for one dial; throws `InterfaceUnavailableError`. */
-export function localEndpoint(bind: LocalBind, adapter: SocketAdapter): { localAddress?: string; localPort?: number } {
-  let address = bind.address;
-  if (bind.interfaceName !== undefined) address = interfaceAddress(adapter.networkInterfaces?.() ?? {}, bind.interfaceName, bind.family);
-  return { ...(address !== undefined ? { localAddress: address } : {}), ...(bind.port !== undefined ? { localPort: bind.port } : {}) };
+export function localEndpoint(bind: LocalBind, adapter: SocketAdapter): { localAddress?: string; localPort?: number; interfaceName?: string } {
+  const name = bind.interfaceName;
+  const address = name === undefined ? bind.address : interfaceAddress(adapter.networkInterfaces?.() ?? {}, name, bind.family);
+  return {
+    ...(address !== undefined ? { localAddress: address } : {}),
+    ...(bind.port !== undefined ? { localPort: bind.port } : {}),
+    ...(name !== undefined ? { interfaceName: name } : {}),
+  };
 }
 
 function interfaceAddress(interfaces: Readonly<Record<string, readonly InterfaceAddress[]>>, name: string, family: 4 | 6): string {

@@ -137,6 +137,26 @@ describe("native adapter", () => {
     await Promise.all(clients.map((c) => c.close()));
     await server.close(1000);
   }, 30_000);
+
+  test("interface binds the socket to the device (SO_BINDTODEVICE), as ss shows it; without interface it is not", async () => {
+    const transport = createTransport(new NativeAdapter());
+    const server = await bunListen({ host: HOST, port: 0 });
+    const ports: number[] = [];
+    server.on("connection", (c) => ports.push(c.remotePort));
+    const bound = await transport.connect({ host: HOST, port: server.port, interface: "lo" });
+    await until(() => ports.length === 1, 5000, "the bound client arrives");
+    const plain = await transport.connect({ host: HOST, port: server.port });
+    await until(() => ports.length === 2, 5000, "the plain client arrives");
+    // ss prints a socket bound to a device as address%device.
+    const ss = Bun.spawnSync(["ss", "-tnH", "state", "established", `dst ${HOST}:${server.port}`]);
+    const text = ss.stdout.toString();
+    expect(text).toContain(`${HOST}%lo:${ports[0]} `);
+    expect(text).toContain(`${HOST}:${ports[1]} `);
+    expect(text).not.toContain(`%lo:${ports[1]} `);
+    await bound.close();
+    await plain.close();
+    await server.close(500);
+  });
 });
 
 const MiB = 1024 * KiB;
