@@ -3,7 +3,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createTransport, NativeAdapter, NativeUnavailableError, loadNative } from "../../adapters/native/index.ts";
+import { createTransport, NativeAdapter, NativeUnavailableError, loadNative, preferNative, type SocketAdapter } from "../../adapters/native/index.ts";
+import { adapter as bunAdapter } from "../../adapters/bun/index.ts";
 import { SYMBOLS } from "../../ffi/symbols.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "framewire-native-"));
@@ -26,6 +27,46 @@ describe("native library unavailable", () => {
       (error: unknown) => error,
     );
     expect((connecting as { code?: string }).code).toBe("FW_NATIVE_UNAVAILABLE");
+  });
+
+  /** One echo through `adapter`: the bytes that come back. */
+  async function echoThrough(adapter: SocketAdapter): Promise<number[]> {
+    const transport = createTransport(adapter);
+    const server = await transport.listen({ host: "127.0.0.1", port: 0 });
+    server.on("connection", (c) => c.on("message", (m) => c.send(m)));
+    const client = await transport.connect({ host: "127.0.0.1", port: server.port });
+    const back = new Promise<Uint8Array>((resolve) => client.on("message", resolve));
+    client.send(Uint8Array.of(7, 8, 9));
+    const bytes = [...(await back)];
+    expect(client.adapter.name).toBe(adapter.name);
+    await client.close();
+    await server.close(500);
+    return bytes;
+  }
+
+  test("preferNative without a usable library: the fallback adapter, the reason on the result and once through onFallback", async () => {
+    const reasons: string[] = [];
+    const chosen = await preferNative(bunAdapter, { libraryPath: missing, onFallback: (reason) => reasons.push(reason) });
+    expect(chosen.native).toBe(false);
+    expect(chosen.adapter).toBe(bunAdapter);
+    if (!chosen.native) expect(chosen.reason).toContain(missing);
+    expect(reasons).toEqual([(chosen as { reason: string }).reason]);
+    expect(await echoThrough(chosen.adapter)).toEqual([7, 8, 9]);
+    // A hook that throws does not turn the choice into a failure.
+    const again = await preferNative(bunAdapter, { libraryPath: missing, onFallback: () => { throw new Error("hook"); } });
+    expect(again.native).toBe(false);
+    await expect(preferNative(bunAdapter, { onFallback: "log" as never })).rejects.toMatchObject({ code: "FW_INVALID_OPTION" });
+  });
+
+  test("preferNative with the built library: the native adapter, which carries traffic", async () => {
+    let called = 0;
+    const chosen = await preferNative(bunAdapter, { onFallback: () => called++ });
+    expect(chosen.native).toBe(true);
+    expect(chosen.adapter.name).toBe("native");
+    if (chosen.native) expect(chosen.path).toContain("libframewire_native.so");
+    expect(called).toBe(0);
+    expect(await echoThrough(chosen.adapter)).toEqual([7, 8, 9]);
+    await (chosen.adapter as NativeAdapter).close();
   });
 
   test("loadNative says unavailable, with the reason", async () => {
