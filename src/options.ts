@@ -281,16 +281,23 @@ function rawFramer(framing: FramingOptions | Framer | undefined, maxFrameSize: n
 }
 
 /**
+ * `value` as a SocketAdapter, checked by shape.
+ * @throws InvalidOptionError (naming `what`) when it is not one
+ */
+export function checkAdapter(value: unknown, what: string): SocketAdapter {
+  const candidate = value as Partial<SocketAdapter> | null;
+  if (typeof candidate !== "object" || candidate === null || typeof candidate.listen !== "function" || typeof candidate.connect !== "function" || typeof candidate.capabilities !== "object") {
+    throw new InvalidOptionError(`${what} must be a SocketAdapter (an object with listen, connect and capabilities), got ${describeValue(value)}`);
+  }
+  return candidate as SocketAdapter;
+}
+
+/**
  * The adapter a `listen` / `connect` call runs on: its `adapter` option, checked, or `bound` (the
  * entry point's).
  * @throws InvalidOptionError when `adapter` is not an adapter
  */
 export function chooseAdapter(bound: SocketAdapter, options: { readonly adapter?: unknown } | undefined): SocketAdapter {
   const chosen = options?.adapter;
-  if (chosen === undefined) return bound;
-  const candidate = chosen as Partial<SocketAdapter> | null;
-  if (typeof candidate !== "object" || candidate === null || typeof candidate.listen !== "function" || typeof candidate.connect !== "function" || typeof candidate.capabilities !== "object") {
-    throw new InvalidOptionError(`adapter must be a SocketAdapter (an object with listen, connect and capabilities), got ${describeValue(chosen)}`);
-  }
-  return candidate as SocketAdapter;
+  return chosen === undefined ? bound : checkAdapter(chosen, "adapter");
 }

@@ -6,6 +6,7 @@
  */
 import { createTransport, InvalidOptionError, type SocketAdapter } from "../../src/index.ts";
 import { checkNative, type NativeAvailability } from "../../ffi/load.ts";
+import { checkAdapter } from "../../src/options.ts";
 import { NativeAdapter } from "./adapter.ts";
 import type { NativeAdapterOptions } from "./options.ts";
 
@@ -46,6 +47,7 @@ export interface PreferNativeOptions extends NativeAdapterOptions {
  * const server = await listen({ port: 7000, adapter: chosen.adapter });
  */
 export async function preferNative(fallback: SocketAdapter, options: PreferNativeOptions = {}): Promise<NativeChoice> {
+  checkAdapter(fallback, "preferNative's fallback");
   const { onFallback, ...adapterOptions } = options;
   if (onFallback !== undefined && typeof onFallback !== "function") throw new InvalidOptionError("onFallback must be a function");
   const adapter = new NativeAdapter(adapterOptions); // validates the options first

@@ -56,6 +56,7 @@ describe("native library unavailable", () => {
     const again = await preferNative(bunAdapter, { libraryPath: missing, onFallback: () => { throw new Error("hook"); } });
     expect(again.native).toBe(false);
     await expect(preferNative(bunAdapter, { onFallback: "log" as never })).rejects.toMatchObject({ code: "FW_INVALID_OPTION" });
+    await expect(preferNative(undefined as never)).rejects.toMatchObject({ code: "FW_INVALID_OPTION" });
   });
 
   test("preferNative with the built library: the native adapter, which carries traffic", async () => {
