@@ -4,7 +4,7 @@
  * after the valid message before it was answered. Huge bignums and constructor tags are in
  * ../decoding.ts (with a bystander too); this battery adds the memory and unhandled-error checks.
  */
-import { encoder, equal, ok, type Scenario, typed } from "../../kit.ts";
+import { concat, encoder, equal, ok, type Scenario, typed } from "../../kit.ts";
 import { type BatteryCodec, hostile, toldCode } from "./kit.ts";
 
 const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
@@ -26,7 +26,7 @@ const REFUSED: Record<Exclude<BatteryCodec, "buffer">, [string, () => Uint8Array
     ["a sequence cut short (E2 82)", () => bytes(0x61, 0x62, 0xe2, 0x82)],
     ["a code point above U+10FFFF", () => bytes(0xf4, 0x90, 0x80, 0x80)],
     ["a continuation byte alone", () => bytes(0x80)],
-    ["1 MiB of valid text then one bad byte", () => Uint8Array.from([...new Uint8Array(1 << 20).fill(0x61), 0xfe])],
+    ["1 MiB of valid text then one bad byte", () => concat([new Uint8Array(1 << 20).fill(0x61), bytes(0xfe)])],
   ],
   json: [
     ["an object cut short", () => text('{"a":')],
@@ -52,7 +52,7 @@ const REFUSED: Record<Exclude<BatteryCodec, "buffer">, [string, () => Uint8Array
     ["65 levels of arrays (the limit is 64)", () => nested([0x81], 65, [0x00])],
     ["1 MiB of nested arrays", () => nested([0x81], 1 << 20, [0x00])],
     ["500,000 nested maps", () => nested([0xa1, 0x00], 500_000, [0x00])],
-    ["200,000 items (the limit is 100,000)", () => Uint8Array.from([0x9a, 0x00, 0x03, 0x0d, 0x40, ...new Uint8Array(200_000)])],
+    ["200,000 items (the limit is 100,000)", () => concat([bytes(0x9a, 0x00, 0x03, 0x0d, 0x40), new Uint8Array(200_000)])],
   ],
 };
 
@@ -70,7 +70,7 @@ function codecAttack(codec: Exclude<BatteryCodec, "buffer">, what: string): Scen
       for (const [name, payload] of REFUSED[codec]) {
         const peer = await arena.handshaken();
         const t0 = performance.now();
-        peer.write(Uint8Array.from([...typed(0x00, VALID[codec]), ...typed(0x00, payload())]));
+        peer.write(concat([typed(0x00, VALID[codec]), typed(0x00, payload())]));
         equal(await toldCode(peer, 0x07, `${codec}: ${name}`), "FW_CODEC_ERROR", `${codec}: GOAWAY code for ${name}`);
         const elapsed = performance.now() - t0;
         ok(elapsed < 2000, `${codec}: ${name} refused after ${Math.round(elapsed)} ms (expected well under 2 s)`);
