@@ -20,7 +20,7 @@ export type { NativeAvailability } from "../../ffi/load.ts";
  * `{ available: false, reason }`. Never throws.
  * @example
  * const native = await loadNative();
- * if (!native.available) console.warn(`native path off: ${native.reason}`);
+ * if (!native.available) log.warn(`native path off: ${native.reason}`); // your logger
  */
 export function loadNative(options: { libraryPath?: string } = {}): Promise<NativeAvailability> {
   return checkNative(options);
