@@ -62,7 +62,14 @@ export class SymbolContext implements NativeContext {
       if (isNull(base)) throw new NativeUnavailableError("fwn_inbuf returned null");
       return new Uint8Array(binding.view(base, options.batchBytes));
     };
-    this.buffers = [view(0), view(1)];
+    try {
+      this.buffers = [view(0), view(1)];
+    } catch (error) {
+      // The I/O thread is running: stop it before the context (and a notify callback) goes.
+      fn.fwn_stop(ctx);
+      fn.fwn_free(ctx);
+      throw error;
+    }
   }
 
   listen(id: number, host: string, port: number, path: string | undefined, backlog: number): number {

@@ -14,6 +14,20 @@ import { type NativeAdapterOptions, resolveNativeOptions } from "./options.ts";
 import { StatSlot } from "../../ffi/symbols.ts";
 
 const DEFAULT_BACKLOG = 511;
+/** IFNAMSIZ − 1: the longest device name SO_BINDTODEVICE takes. */
+const MAX_DEVICE_NAME = 15;
+
+/**
+ * The device `SO_BINDTODEVICE` binds to for an interface name from `networkInterfaces()`: an
+ * address alias is listed by its label (`eth0:1`), which is not a device; its device is `eth0`.
+ */
+function deviceOf(interfaceName: string | undefined): string | undefined {
+  if (interfaceName === undefined) return undefined;
+  if (typeof interfaceName !== "string" || interfaceName.includes("\0")) throw new SocketError(`interface ${JSON.stringify(String(interfaceName))} is not a device name`);
+  const device = interfaceName.split(":", 1)[0] as string;
+  if (device.length === 0 || new TextEncoder().encode(device).length > MAX_DEVICE_NAME) throw new SocketError(`interface ${JSON.stringify(interfaceName)} is not a device name (1-${MAX_DEVICE_NAME} bytes)`);
+  return device;
+}
 
 /** The library's counters for one adapter's context (FWN_STAT_*). */
 export interface NativeStats {
@@ -128,6 +142,7 @@ export class NativeAdapter implements SocketAdapter {
   async connect(options: ConnectOptions, onSocket: OnSocket): Promise<void> {
     if (options.tls !== undefined) throw new UnsupportedError("the native adapter has no TLS (use the runtime's adapter for tls)");
     const where = options.path ?? `${options.host}:${options.port}`;
+    const device = deviceOf(options.interfaceName);
     const signal = options.signal;
     if (signal?.aborted) throw new SocketError(`connect to ${where} aborted`, { cause: signal.reason });
     const host = this.#host;
@@ -152,7 +167,16 @@ export class NativeAdapter implements SocketAdapter {
       };
       host.addDial(id, pending);
       signal?.addEventListener("abort", onAbort, { once: true });
-      const code = context.connect(id, options.path === undefined ? options.host : "", options.path === undefined ? options.port : 0, options.path, options.localAddress, options.localPort ?? 0, options.interfaceName);
+      let code: number;
+      try {
+        code = context.connect(id, options.path === undefined ? options.host : "", options.path === undefined ? options.port : 0, options.path, options.localAddress, options.localPort ?? 0, device);
+      } catch (error) {
+        // An argument the FFI would not convert: this dial never reached the library.
+        signal?.removeEventListener("abort", onAbort);
+        host.forget(id);
+        reject(new SocketError(`cannot connect to ${where}: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+        return;
+      }
       if (code < 0) {
         signal?.removeEventListener("abort", onAbort);
         host.forget(id);

@@ -33,28 +33,34 @@ export type NativeChoice =
 
 export interface PreferNativeOptions extends NativeAdapterOptions {
   /** Called once, with the reason, when the library cannot be used and `fallback` is chosen. A hook that throws is ignored. */
-  readonly onFallback?: (reason: string) => void;
+  readonly onFallback?: (reason: string) => void | Promise<void>;
 }
 
 /**
  * The native adapter where the library loads in this process, else `fallback` (your runtime's
  * adapter) and why — on the result and through `onFallback`, never on stderr. framewire never
  * picks native by itself: measured, it is not faster yet (README, "Status and limits").
+ * "Loads" means the file opened and speaks this ABI; a context that then cannot start (its I/O
+ * thread, memory) fails the first listen/connect with `FW_NATIVE_UNAVAILABLE`, not a fallback.
+ * The native adapter has no TLS: a `tls` listen/connect on the chosen adapter is `FW_UNSUPPORTED`.
  * @example
  * import { adapter as runtime, listen } from "framewire";
  * import { preferNative } from "framewire/native";
  * const chosen = await preferNative(runtime, { onFallback: (reason) => log.warn(`native off: ${reason}`) });
  * const server = await listen({ port: 7000, adapter: chosen.adapter });
  */
-export async function preferNative(fallback: SocketAdapter, options: PreferNativeOptions = {}): Promise<NativeChoice> {
+export async function preferNative(fallback: SocketAdapter, options?: PreferNativeOptions): Promise<NativeChoice> {
   checkAdapter(fallback, "preferNative's fallback");
-  const { onFallback, ...adapterOptions } = options;
+  if (options !== undefined && (typeof options !== "object" || options === null)) throw new InvalidOptionError("preferNative's options must be an object");
+  const { onFallback, ...adapterOptions } = options ?? {};
   if (onFallback !== undefined && typeof onFallback !== "function") throw new InvalidOptionError("onFallback must be a function");
   const adapter = new NativeAdapter(adapterOptions); // validates the options first
   const availability = await checkNative(adapterOptions.libraryPath === undefined ? {} : { libraryPath: adapterOptions.libraryPath });
   if (availability.available) return { native: true, adapter, path: availability.path };
   try {
-    onFallback?.(availability.reason);
+    // An async hook's rejection is dropped too, never left unhandled.
+    const returned: unknown = onFallback?.(availability.reason);
+    if (returned instanceof Promise) returned.catch(() => {});
   } catch {
     // the choice stands; a logging hook must not turn it into a failure
   }

@@ -153,6 +153,19 @@ describe("native adapter", () => {
     expect(text).toContain(`${HOST}%lo:${ports[0]} `);
     expect(text).toContain(`${HOST}:${ports[1]} `);
     expect(text).not.toContain(`%lo:${ports[1]} `);
+    // Straight to the adapter: an alias label binds its device; names the kernel cannot take are refused before the library.
+    const adapter = new NativeAdapter();
+    const opened: Array<{ destroy(): void }> = [];
+    const dial = (interfaceName: unknown): Promise<void> =>
+      adapter.connect({ host: HOST, port: server.port, localAddress: HOST, interfaceName: interfaceName as string }, (socket) => {
+        opened.push(socket);
+        return { data() {}, drain() {}, released() {}, readTarget: () => undefined, end() {}, close() {} } as never;
+      });
+    await dial("lo:1");
+    expect(opened.length).toBe(1);
+    for (const bad of ["lo\0x", "x".repeat(16), "", 42]) await expect(dial(bad)).rejects.toMatchObject({ code: "FW_SOCKET_ERROR" });
+    for (const s of opened) s.destroy();
+    await adapter.close();
     await bound.close();
     await plain.close();
     await server.close(500);

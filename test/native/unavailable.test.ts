@@ -57,6 +57,16 @@ describe("native library unavailable", () => {
     expect(again.native).toBe(false);
     await expect(preferNative(bunAdapter, { onFallback: "log" as never })).rejects.toMatchObject({ code: "FW_INVALID_OPTION" });
     await expect(preferNative(undefined as never)).rejects.toMatchObject({ code: "FW_INVALID_OPTION" });
+    await expect(preferNative(bunAdapter, null as never)).rejects.toMatchObject({ code: "FW_INVALID_OPTION" });
+    // An async hook that rejects: dropped, never an unhandled rejection.
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    const quiet = await preferNative(bunAdapter, { libraryPath: missing, onFallback: async () => Promise.reject(new Error("async hook")) });
+    await new Promise((r) => setTimeout(r, 20));
+    process.off("unhandledRejection", onUnhandled);
+    expect(quiet.native).toBe(false);
+    expect(unhandled).toEqual([]);
   });
 
   test("preferNative with the built library: the native adapter, which carries traffic", async () => {

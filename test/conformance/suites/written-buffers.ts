@@ -51,6 +51,9 @@ export const writtenBufferScenarios: Scenario[] = [
             peakBuffered = Math.max(peakBuffered, client.bufferedAmount);
             if (status === "dropped") {
               dropped++;
+              // A full queue stays full within the tick: the next sends are refused too.
+              for (let j = 0; j < 3; j++) equal(client.send(payload), "dropped", "a send right after a drop");
+              dropped += 3;
               break;
             }
             accepted++;
