@@ -33,7 +33,7 @@ export type NativeChoice =
 
 export interface PreferNativeOptions extends NativeAdapterOptions {
   /** Called once, with the reason, when the library cannot be used and `fallback` is chosen. A hook that throws is ignored. */
-  readonly onFallback?: (reason: string) => void | Promise<void>;
+  readonly onFallback?: (reason: string) => unknown;
 }
 
 /**
