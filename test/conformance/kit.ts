@@ -137,6 +137,21 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `predicate` until true; fails after `ms`. */
+/**
+ * The lowest of a few external-memory readings taken over about a second: what is really held.
+ * One reading right after a collection can still count buffers that are garbage but not yet
+ * freed (V8 frees backing stores off-thread; measured 13-25 MiB right after a native trickle that
+ * settled at 8 MiB within a second), so a bound checked on one reading fails at random.
+ */
+export async function settledMemory(externalMemory: () => Promise<number>, samples = 6, everyMs = 150): Promise<number> {
+  let lowest = await externalMemory();
+  for (let i = 1; i < samples; i++) {
+    await sleep(everyMs);
+    lowest = Math.min(lowest, await externalMemory());
+  }
+  return lowest;
+}
+
 export async function until(predicate: () => boolean, ms: number, what: string): Promise<void> {
   const deadline = performance.now() + ms;
   while (!predicate()) {

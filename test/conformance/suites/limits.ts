@@ -4,7 +4,7 @@
  * trips must all succeed.
  */
 import type { Client, CloseInfo, Server, Transport } from "../../../src/index.ts";
-import { deepEqual, equal, HELLO, helloWith, HOST, jsonFields, need, ok, RawPeer, rejectsWith, type Scenario, sleep, typed, u32, until, within, withServer } from "../kit.ts";
+import { deepEqual, equal, HELLO, helloWith, HOST, jsonFields, need, ok, RawPeer, rejectsWith, type Scenario, settledMemory, sleep, typed, u32, until, within, withServer } from "../kit.ts";
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -164,8 +164,7 @@ export const limitScenarios: Scenario[] = [
         const watcher = await bystander(transport, server.port);
         const peers: RawPeer[] = [];
         for (let i = 0; i < 200; i++) peers.push(await handshaken(transport, server.port));
-        await sleep(200);
-        const baseline = await externalMemory();
+        const baseline = await settledMemory(externalMemory);
         for (const peer of peers) peer.write(Uint8Array.from([...u32(15 * MiB + 1), 0x00]));
         // Each trickles 16 KiB pieces: 200 x 256 KiB = 50 MiB if nothing bounded it.
         const piece = new Uint8Array(16 * KiB);
@@ -175,8 +174,7 @@ export const limitScenarios: Scenario[] = [
           await sleep(60);
           maxPending = Math.max(maxPending, server.stats().pendingFrameBytes);
         }
-        await sleep(300);
-        const during = (await externalMemory()) - baseline;
+        const during = (await settledMemory(externalMemory)) - baseline;
         maxPending = Math.max(maxPending, server.stats().pendingFrameBytes);
         const cut = peers.filter((p) => goodbyeCode(p) === "FW_PENDING_BUDGET").length;
         ok(maxPending <= budget, `pending frame bytes peaked at ${(maxPending / MiB).toFixed(1)} MiB (budget ${budget / MiB} MiB)`);
@@ -187,7 +185,7 @@ export const limitScenarios: Scenario[] = [
         await until(() => server.connectionCount === 1, 10_000, "the trickling peers are gone");
         equal(server.stats().pendingFrameBytes, 0, "pending frame bytes after they left");
         await sleep(200);
-        const after = (await externalMemory()) - baseline;
+        const after = (await settledMemory(externalMemory)) - baseline;
         // Deno keeps some read buffers of its own (measured 8 MiB there; 1-2 MiB on Bun and Node).
         ok(after < 12 * MiB, `external memory is ${(after / MiB).toFixed(1)} MiB above its baseline after the peers left (expected < 12 MiB)`);
         await watcher.stop();
