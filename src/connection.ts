@@ -124,6 +124,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   readonly #owner: ConnectionOwner | undefined;
   /** Priority lanes (with a rate limit, or once a send named a priority); see `src/flow/send-lanes.ts`. */
   #lanes: SendLanes | undefined;
+  /** Tokens granted for this tick's sends and not spent yet (see `SendLanes.grant`); given back at the flush. */
+  #sendCredit = 0;
   /** The server's shared outbound limiter (`serverRateLimit`), if any. */
   readonly #sharedLimiter: RateLimiter | undefined;
   readonly #inboundLimit: InboundLimit | undefined;
@@ -463,7 +465,11 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     let level = 1;
     if (options !== undefined) {
       level = sendLevel(options, this.#session !== undefined);
-      if (level !== 1) (this.#lanes ??= this.#createLanes()).prioritize();
+      if (level !== 1) {
+        const lanes = (this.#lanes ??= this.#createLanes());
+        this.#refundSendCredit(lanes);
+        lanes.prioritize();
+      }
     }
     const session = this.#session;
     if (session !== undefined && session.log.bytes + payload.length > session.limits.maxUnackedBytes) {
@@ -474,7 +480,12 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
       return "dropped";
     }
     const lanes = this.#lanes;
-    if (lanes !== undefined && !lanes.admits(this.#wireSize(payload))) return this.#sendLaned(lanes, payload, level);
+    if (lanes !== undefined) {
+      // The limiter is asked once per run of sends, not per frame (see SendLanes.grant).
+      const size = this.#u32Header ? payload.length + (this.#framewire ? 5 : 4) : this.#wireSize(payload);
+      if (this.#sendCredit >= size) this.#sendCredit -= size;
+      else if (!this.#admit(lanes, size)) return this.#sendLaned(lanes, payload, level);
+    }
     const queue = this.#queue;
     /** Where the frame ends in the batch, which is then this long; -1: dropped. */
     let end: number;
@@ -536,6 +547,22 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     }
     if (evicted > 0) this.#reportEvictions(evicted, lanes.evictedBytes);
     return status;
+  }
+
+  /** Asks the lanes for the tokens of a frame of `size` bytes (and the frames after it); false: it waits in a lane. */
+  #admit(lanes: SendLanes, size: number): boolean {
+    // What is left of the last grant goes back first: a frame that waits must not be overtaken by a smaller one.
+    this.#refundSendCredit(lanes);
+    const granted = lanes.grant(size);
+    if (granted === 0) return false;
+    this.#sendCredit = granted - size;
+    return true;
+  }
+
+  #refundSendCredit(lanes: SendLanes): void {
+    if (this.#sendCredit === 0) return;
+    lanes.refund(this.#sendCredit);
+    this.#sendCredit = 0;
   }
 
   /** Bytes a DATA frame with this payload takes on the wire (what the rate limit counts). */
@@ -1124,8 +1151,10 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #flush(): void {
     if (this.#state === "closed") return;
     const queue = this.#queue;
-    if (!queue.flush(this.#socket)) return; // closed: the close callback follows
     const lanes = this.#lanes;
+    // The run of sends ends here: unspent tokens go back, not into the next tick.
+    if (lanes !== undefined) this.#refundSendCredit(lanes);
+    if (!queue.flush(this.#socket)) return; // closed: the close callback follows
     if (lanes !== undefined && !lanes.empty) {
       // What the socket still owed went first: lanes move only into a queue the socket takes from.
       lanes.pump();

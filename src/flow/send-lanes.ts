@@ -65,6 +65,11 @@ export interface SendLanesHost {
   flush(): void;
 }
 
+/**
+ * At most this many bytes of tokens are granted at once for the sends of one tick (see
+ * `SendLanes.grant`): one write batch's worth.
+ */
+const GRANT_BYTES = 64 * 1024;
 /** Past this many batched bytes, frames being moved are written before more are added. */
 const WRITE_EVERY_BYTES = 64 * 1024;
 /**
@@ -125,7 +130,7 @@ export class SendLanes implements ThrottledSender {
   /** Frames and bytes queued since the lanes last moved frames on their own (see `PUMP_EVERY_FRAMES`). */
   #queuedFrames = 0;
   #queuedBytes = 0;
-  /** The one bucket `admits` consults when a connection has only its own byte limit (the common case): one call per send, not three. */
+  /** The one bucket `grant` takes from when a connection has only its own byte limit (the common case). */
   readonly #onlyBucket: TokenBucket | undefined;
 
   constructor(init: { queue: OutboundQueue; host: SendLanesHost; own: RateLimiter | undefined; shared: RateLimiter | undefined; maxBufferedBytes: number; overflow: OverflowPolicy }) {
@@ -146,12 +151,22 @@ export class SendLanes implements ThrottledSender {
 
   /**
    * May a DATA frame of `size` bytes go straight into the batch? Only when nothing waits here,
-   * the socket takes bytes, and the limiters give the tokens (taken now when they do).
+   * the socket takes bytes, and the limiters give the tokens (taken now when they do). Where the
+   * connection has only its own byte limit and no priorities, the grant also covers the frames
+   * after it in this tick, up to {@link GRANT_BYTES}: the connection spends it without asking
+   * per frame, and gives back what is left (`refund`) when it flushes or before it asks again.
+   * @returns the bytes granted (at least `size`), or 0 when the frame must wait in a lane.
    */
-  admits(size: number): boolean {
-    if (this.count !== 0 || (this.#prioritized && this.#queue.holding)) return false;
+  grant(size: number): number {
+    if (this.count !== 0 || (this.#prioritized && this.#queue.holding)) return 0;
     const bucket = this.#onlyBucket;
-    return bucket !== undefined ? bucket.tryTake(size) : this.#take(size, false);
+    if (bucket === undefined || this.#prioritized) return this.#take(size, false) ? size : 0;
+    return bucket.takeUpTo(size, GRANT_BYTES);
+  }
+
+  /** Unused bytes of a `grant` (only grants larger than their frame come from the lone bucket). */
+  refund(bytes: number): void {
+    this.#onlyBucket?.giveBack(bytes);
   }
 
   /**

@@ -96,6 +96,34 @@ export class TokenBucket {
     return false;
   }
 
+  /**
+   * Takes at least `n` and at most `most` tokens if the bucket holds `n`: what it can spare up to
+   * `most` (the tokens of sends still to come in this tick, so they need not ask one by one).
+   * @returns the tokens taken (0: not even `n` are there; nothing taken). Give back what is left
+   * unused with {@link giveBack}.
+   */
+  takeUpTo(n: number, most: number): number {
+    const spare = Math.min(this.#stride, this.#base) - this.#taken;
+    if (spare >= n) {
+      const taken = Math.max(n, Math.min(spare, most));
+      this.#taken += taken;
+      return taken;
+    }
+    if (!this.tryTake(n)) return 0;
+    // tryTake refilled: the rest of what is there is booked against the new base.
+    const more = Math.min(this.#base, this.#stride, most - n);
+    if (more <= 0) return n;
+    this.#taken += more;
+    return n + more;
+  }
+
+  /** Returns `n` unused tokens of a {@link takeUpTo}; never past what the bucket may hold now. */
+  giveBack(n: number): void {
+    this.#refill();
+    const ceiling = this.#held ? this.#ceiling + this.#heldExtra : this.#ceiling;
+    this.#base = Math.min(ceiling, this.#base + n);
+  }
+
   /** Milliseconds until `n` tokens are there (0: now), as of the last refill. */
   delayFor(n: number): number {
     this.#refill();

@@ -103,12 +103,37 @@ describe("TokenBucket", () => {
     expect(bucket.available()).toBeCloseTo(0, 9);
   });
 
-  test("property: over any schedule of takes (held or not), what was granted never exceeds burst + rate × elapsed (plus one item larger than the burst)", () => {
+  test("takeUpTo grants what it can spare between n and most (0 when n is not there); giveBack returns the rest, never past the burst", () => {
+    const clock = new ManualClock();
+    const bucket = new TokenBucket(1000, 1000, clock.now); // 1 token per ms
+    expect(bucket.takeUpTo(10, 300)).toBe(300);
+    expect(bucket.takeUpTo(10, 300)).toBe(200); // the half-burst stride: 500 on credit, then it reads the clock
+    expect(bucket.takeUpTo(10, 1000)).toBe(500); // refilled: the rest of the bucket
+    expect(bucket.takeUpTo(1, 10)).toBe(0);
+    expect(bucket.available()).toBe(0);
+    bucket.giveBack(250);
+    expect(bucket.available()).toBe(250);
+    clock.t += 2000; // full again: a refund on top of it is not kept
+    bucket.giveBack(250);
+    expect(bucket.available()).toBe(1000);
+    // A grant taken from a full bucket and given back after time passed: still the burst, not burst + grant.
+    expect(bucket.takeUpTo(1, 400)).toBe(400);
+    clock.t += 1000;
+    bucket.giveBack(400);
+    expect(bucket.available()).toBe(1000);
+    // A frame larger than `most` still gets its own size.
+    expect(bucket.takeUpTo(450, 100)).toBe(450);
+  });
+
+  test("property: over any schedule of takes and grants (held or not), what was granted never exceeds burst + rate × elapsed (plus one item larger than the burst)", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 100_000 }),
         fc.integer({ min: 1, max: 50_000 }),
-        fc.array(fc.record({ dt: fc.double({ min: 0, max: 50, noNaN: true }), n: fc.integer({ min: 1, max: 80_000 }), hold: fc.integer({ min: 0, max: 2 }) }), { maxLength: 200 }),
+        fc.array(
+          fc.record({ dt: fc.double({ min: 0, max: 50, noNaN: true }), n: fc.integer({ min: 1, max: 80_000 }), hold: fc.integer({ min: 0, max: 2 }), grant: fc.integer({ min: 0, max: 3 }), unused: fc.double({ min: 0, max: 1, noNaN: true }) }),
+          { maxLength: 200 },
+        ),
         (rate, burst, steps) => {
           const clock = new ManualClock();
           const start = clock.t;
@@ -119,7 +144,17 @@ describe("TokenBucket", () => {
             clock.t += step.dt;
             if (step.hold === 1) bucket.hold();
             if (step.hold === 2) bucket.release();
-            if (bucket.tryTake(step.n)) {
+            if (step.grant === 0) {
+              // A run of sends: a grant of up to 64 KiB, part of it given back unused.
+              const got = bucket.takeUpTo(step.n, 65_536);
+              if (got !== 0 && got < step.n) return false;
+              if (got > 0) {
+                const back = Math.floor((got - step.n) * step.unused);
+                bucket.giveBack(back);
+                granted += got - back;
+                largest = Math.max(largest, step.n);
+              }
+            } else if (bucket.tryTake(step.n)) {
               granted += step.n;
               largest = Math.max(largest, step.n);
             }
@@ -249,6 +284,26 @@ describe("SendLanes", () => {
     expect(out.bytes().length).toBe(9);
     l.clear();
     expect(limiter.isWaiting(l)).toBe(false);
+  });
+
+  test("grant: a lone byte limit grants a run's tokens at once (up to 64 KiB), refunded unused; nothing while a frame waits; only the frame's own once priorities are in use", () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ bytesPerSecond: 1000, burstBytes: 200_000, messagesPerSecond: undefined, burstMessages: undefined }, clock.now);
+    const { l } = lanes(1_000_000, "error", limiter);
+    expect(l.grant(69)).toBe(65_536);
+    l.refund(65_536 - 69);
+    expect(limiter.bytes.available()).toBe(200_000 - 69);
+    expect(l.grant(300_000)).toBe(0); // more than there is (and larger than the burst): it must wait
+    l.enqueue(frame(1, 300_000), 1);
+    expect(l.grant(10)).toBe(0); // a frame waits: nothing may overtake it
+    l.clear();
+    const { l: prioritized } = lanes(1_000_000, "error", new RateLimiter({ bytesPerSecond: 1000, burstBytes: 200_000, messagesPerSecond: undefined, burstMessages: undefined }, clock.now));
+    prioritized.prioritize();
+    expect(prioritized.grant(69)).toBe(69);
+    // With a message limit too, each frame asks for itself.
+    const both = new RateLimiter({ bytesPerSecond: 1000, burstBytes: 200_000, messagesPerSecond: 10, burstMessages: 2 }, clock.now);
+    const { l: counted } = lanes(1_000_000, "error", both);
+    expect([counted.grant(69), counted.grant(69), counted.grant(69)]).toEqual([69, 69, 0]);
   });
 
   test("a late timer: what accrued while the lane waited is kept (up to 100 ms of the rate past the burst), and the bucket is back to its burst once the lane is empty", () => {
