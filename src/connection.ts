@@ -124,7 +124,11 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   readonly #owner: ConnectionOwner | undefined;
   /** Priority lanes (with a rate limit, or once a send named a priority); see `src/flow/send-lanes.ts`. */
   #lanes: SendLanes | undefined;
-  /** Tokens granted for this tick's sends and not spent yet (see `SendLanes.grant`); given back at the flush. */
+  /**
+   * Tokens granted for a run of sends and not spent yet (see `SendLanes.grant`). They may outlive
+   * the tick: the bucket booked them as taken, so they never add to its burst. They go back before
+   * the next grant, so a frame that waits in a lane is never overtaken.
+   */
   #sendCredit = 0;
   /** The server's shared outbound limiter (`serverRateLimit`), if any. */
   readonly #sharedLimiter: RateLimiter | undefined;
@@ -1151,10 +1155,8 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
   #flush(): void {
     if (this.#state === "closed") return;
     const queue = this.#queue;
-    const lanes = this.#lanes;
-    // The run of sends ends here: unspent tokens go back, not into the next tick.
-    if (lanes !== undefined) this.#refundSendCredit(lanes);
     if (!queue.flush(this.#socket)) return; // closed: the close callback follows
+    const lanes = this.#lanes;
     if (lanes !== undefined && !lanes.empty) {
       // What the socket still owed went first: lanes move only into a queue the socket takes from.
       lanes.pump();

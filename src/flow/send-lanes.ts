@@ -66,7 +66,7 @@ export interface SendLanesHost {
 }
 
 /**
- * At most this many bytes of tokens are granted at once for the sends of one tick (see
+ * At most this many bytes of tokens are granted at once for a run of sends (see
  * `SendLanes.grant`): one write batch's worth.
  */
 const GRANT_BYTES = 64 * 1024;
@@ -153,8 +153,8 @@ export class SendLanes implements ThrottledSender {
    * May a DATA frame of `size` bytes go straight into the batch? Only when nothing waits here,
    * the socket takes bytes, and the limiters give the tokens (taken now when they do). Where the
    * connection has only its own byte limit and no priorities, the grant also covers the frames
-   * after it in this tick, up to {@link GRANT_BYTES}: the connection spends it without asking
-   * per frame, and gives back what is left (`refund`) when it flushes or before it asks again.
+   * after it, up to {@link GRANT_BYTES}: the connection spends it without asking per frame, and
+   * gives back what is left (`refund`) before it asks again or names a priority.
    * @returns the bytes granted (at least `size`), or 0 when the frame must wait in a lane.
    */
   grant(size: number): number {

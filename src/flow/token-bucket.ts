@@ -98,7 +98,9 @@ export class TokenBucket {
 
   /**
    * Takes at least `n` and at most `most` tokens if the bucket holds `n`: what it can spare up to
-   * `most` (the tokens of sends still to come in this tick, so they need not ask one by one).
+   * `most` (the tokens of the sends that follow, so they need not ask one by one). What is spare
+   * is booked like any take since the last refill: held unspent for a long time, it still never
+   * adds to the burst.
    * @returns the tokens taken (0: not even `n` are there; nothing taken). Give back what is left
    * unused with {@link giveBack}.
    */

@@ -121,6 +121,53 @@ export const rateLimitScenarios: Scenario[] = [
     },
   },
   {
+    name: "rate limit: a run of sends takes its tokens at once, and what it leaves goes back: mixed sizes never overtake a frame that waits; after an idle spell the burst is still B",
+    timeoutMs: 20_000,
+    async run({ transport }) {
+      const server = await transport.listen({ host: HOST, port: 0, heartbeatIntervalMs: 0 });
+      await withServer(server, async () => {
+        const got: { at: number; m: Uint8Array }[] = [];
+        server.on("connection", (conn) => conn.on("message", (m) => got.push({ at: performance.now(), m: m.slice() })));
+        // Order: with a burst of 150, the first frame's grant leaves 10 bytes of tokens; the
+        // second must wait, and so must the third and the 10-byte fourth, which those 10 would cover.
+        const tight = await transport.connect({ host: HOST, port: server.port, heartbeatIntervalMs: 0, rateLimit: { bytesPerSecond: 20_000, burstBytes: 150 } });
+        const sizes = [60, 100, 10, 5, 1, 200, 3, 40, 5, 120, 1, 1, 70, 5];
+        for (let round = 0; round < 3; round++) {
+          for (const [i, size] of sizes.entries()) {
+            const m = new Uint8Array(Math.max(size, 2));
+            m[0] = round;
+            m[1] = i;
+            tight.send(m);
+          }
+          await sleep(5); // a new tick: a new run of sends
+        }
+        await until(() => got.length === sizes.length * 3, 10_000, "every mixed-size message");
+        const order = got.map(({ m }) => `${m[0]}:${m[1]}`);
+        const expected = [0, 1, 2].flatMap((round) => sizes.map((_, i) => `${round}:${i}`));
+        equal(order.join(" "), expected.join(" "), "mixed sizes arrive in the order sent");
+        await tight.close();
+
+        // Burst: one small send takes a grant; its unspent tokens must not add to the next burst.
+        got.length = 0;
+        const rate = 1_000_000;
+        const burst = 100_000;
+        const client = await transport.connect({ host: HOST, port: server.port, heartbeatIntervalMs: 0, maxBufferedBytes: 1024 * 1024, rateLimit: { bytesPerSecond: rate, burstBytes: burst } });
+        client.send(new Uint8Array(64));
+        await until(() => got.length === 1, 5000, "the first message");
+        await sleep(300); // the bucket is full again
+        got.length = 0;
+        const count = 200;
+        const wire = count * (1024 + FRAME_OVERHEAD);
+        for (let i = 0; i < count; i++) client.send(new Uint8Array(1024));
+        await until(() => got.length === count, 10_000, "the burst and the rest");
+        const tookMs = (got[count - 1] as { at: number }).at - (got[0] as { at: number }).at;
+        const leastMs = ((wire - burst - (1024 + FRAME_OVERHEAD)) / rate) * 1000;
+        ok(tookMs >= leastMs * 0.85, `${wire} B with a ${burst} B burst at ${rate} B/s arrived over ${tookMs.toFixed(0)} ms (at least ${leastMs.toFixed(0)} ms: more than the burst went at once)`);
+        await client.close();
+      });
+    },
+  },
+  {
     name: "priorities: a high message overtakes throttled low ones, each level keeps its order",
     timeoutMs: 20_000,
     async run({ transport }) {
