@@ -486,7 +486,7 @@ export class Connection<T = Uint8Array> extends TypedEmitter<ConnectionEvents<T>
     const lanes = this.#lanes;
     if (lanes !== undefined) {
       // The limiter is asked once per run of sends, not per frame (see SendLanes.grant).
-      const size = this.#u32Header ? payload.length + (this.#framewire ? 5 : 4) : this.#wireSize(payload);
+      const size = this.#wireSize(payload);
       if (this.#sendCredit >= size) this.#sendCredit -= size;
       else if (!this.#admit(lanes, size)) return this.#sendLaned(lanes, payload, level);
     }
