@@ -136,7 +136,6 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls `predicate` until true; fails after `ms`. */
 /**
  * The lowest of a few external-memory readings taken over about a second: what is really held.
  * One reading right after a collection can still count buffers that are garbage but not yet
@@ -152,6 +151,7 @@ export async function settledMemory(externalMemory: () => Promise<number>, sampl
   return lowest;
 }
 
+/** Polls `predicate` until true; fails after `ms`. */
 export async function until(predicate: () => boolean, ms: number, what: string): Promise<void> {
   const deadline = performance.now() + ms;
   while (!predicate()) {
